@@ -1,0 +1,194 @@
+//! Referral links for their owners: `/api/links/create|update|deactivate|mine`, and
+//! the "My links" page's data.
+
+use crate::dto::{LinkCard, LinkEnvelope, LinksEnvelope, Page, ResponseDto};
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// `POST /api/links/create` (label, destination, code?, target_type?, target_id?, expires_at?).
+#[server(prefix = "/api", endpoint = "links/create")]
+pub async fn create_link(
+    label: String,
+    destination: String,
+    #[server(default)] code: Option<String>,
+    #[server(default)] target_type: Option<String>,
+    #[server(default)] target_id: Option<String>,
+    #[server(default)] expires_at: Option<String>,
+) -> Result<LinkEnvelope, AppError> {
+    use crate::server::referrals::links;
+    use crate::server::state;
+    let values = [
+        ("label", label.clone()),
+        ("destination", destination.clone()),
+        ("code", code.clone().unwrap_or_default()),
+    ];
+    let result = async {
+        let me = state::require_user()?;
+        let st = state::state()?;
+        let input = links::LinkInput {
+            label,
+            destination,
+            code,
+            target_type,
+            target_id,
+            expires_at,
+        };
+        let valid = input.validate(Some(me.id), &st.config)?;
+        let (link, _created) = links::create(&st.db.write, &st.config, &valid).await?;
+        let counts = links::counts_with_conversions(&st.db.read, &st.config, &[link.id])
+            .await?
+            .remove(&link.id)
+            .unwrap_or_default();
+        Ok(LinkEnvelope {
+            link: links::to_dto(&st.config, &link, counts),
+        })
+    }
+    .await;
+    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    super::respond::form("link_create", "/links", &values, result, None).await
+}
+
+/// `POST /api/links/update` (code, label, destination, expires_at).
+#[server(prefix = "/api", endpoint = "links/update")]
+pub async fn update_link(
+    code: String,
+    label: String,
+    destination: String,
+    #[server(default)] expires_at: Option<String>,
+) -> Result<LinkEnvelope, AppError> {
+    use crate::server::referrals::links;
+    use crate::server::state;
+    let form = format!("link_update_{code}");
+    let result = async {
+        let me = state::require_user()?;
+        let st = state::state()?;
+        let link = links::owned(&st.db.read, &st.config, me.id, &code).await?;
+        let link = links::update(
+            &st.db.write,
+            &st.config,
+            &st.links,
+            link,
+            &label,
+            &destination,
+            expires_at.as_deref(),
+        )
+        .await?;
+        let counts = links::counts_with_conversions(&st.db.read, &st.config, &[link.id])
+            .await?
+            .remove(&link.id)
+            .unwrap_or_default();
+        Ok(LinkEnvelope {
+            link: links::to_dto(&st.config, &link, counts),
+        })
+    }
+    .await;
+    super::respond::form(
+        &form,
+        "/links",
+        &[("label", &label), ("destination", &destination)],
+        result,
+        None,
+    )
+    .await
+}
+
+/// `POST /api/links/deactivate` (code).
+#[server(prefix = "/api", endpoint = "links/deactivate")]
+pub async fn deactivate_link(code: String) -> Result<LinkEnvelope, AppError> {
+    use crate::server::referrals::links;
+    use crate::server::state;
+    let result = async {
+        let me = state::require_user()?;
+        let st = state::state()?;
+        let link = links::owned(&st.db.read, &st.config, me.id, &code).await?;
+        let link = links::deactivate(&st.db.write, &st.links, link).await?;
+        let counts = links::counts_with_conversions(&st.db.read, &st.config, &[link.id])
+            .await?
+            .remove(&link.id)
+            .unwrap_or_default();
+        Ok(LinkEnvelope {
+            link: links::to_dto(&st.config, &link, counts),
+        })
+    }
+    .await;
+    super::respond::form("links", "/links", &[], result, None).await
+}
+
+/// `GET /api/links/mine`: the user's links with their counts, the personal link first.
+#[server(prefix = "/api", endpoint = "links/mine", input = server_fn::codec::GetUrl)]
+pub async fn my_links() -> Result<LinksEnvelope, AppError> {
+    use crate::server::referrals::links;
+    use crate::server::state;
+    let result = async {
+        let me = state::require_user()?;
+        let st = state::state()?;
+        let rows = links::mine(&st.db.read, &st.config, me.id).await?;
+        Ok(LinksEnvelope {
+            links: rows.into_iter().map(|(_, dto)| dto).collect(),
+        })
+    }
+    .await;
+    super::respond::json(result)
+}
+
+/// The "My links" page: each link with its QR code.
+#[server(prefix = "/api", endpoint = "links/cards", input = server_fn::codec::GetUrl)]
+pub async fn link_cards() -> Result<Vec<LinkCard>, AppError> {
+    use crate::server::referrals::{links, responses};
+    use crate::server::state;
+    let result = async {
+        let me = state::require_user()?;
+        let st = state::state()?;
+        let now = crate::server::time::now_ms();
+        let rows = links::mine(&st.db.read, &st.config, me.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(model, dto)| LinkCard {
+                qr_svg: links::qr_svg(&dto.url),
+                expired: model.expires_at.is_some_and(|e| e <= now),
+                action_labels: dto
+                    .responses
+                    .keys()
+                    .map(|a| (a.clone(), responses::action_label(&st.config, a)))
+                    .collect(),
+                link: dto,
+            })
+            .collect())
+    }
+    .await;
+    super::respond::json(result)
+}
+
+/// `GET /api/links/responses?code=&page=`: one of the user's links and its responses.
+#[server(prefix = "/api", endpoint = "links/responses", input = server_fn::codec::GetUrl)]
+pub async fn link_responses(
+    code: String,
+    #[server(default)] page: Option<u64>,
+) -> Result<(LinkCard, Page<ResponseDto>), AppError> {
+    use crate::server::referrals::{links, responses};
+    use crate::server::state;
+    let result = async {
+        let me = state::require_user()?;
+        let st = state::state()?;
+        let link = links::owned(&st.db.read, &st.config, me.id, &code).await?;
+        let counts = links::counts_with_conversions(&st.db.read, &st.config, &[link.id])
+            .await?
+            .remove(&link.id)
+            .unwrap_or_default();
+        let dto = links::to_dto(&st.config, &link, counts);
+        let page = responses::of_link(&st.db.read, &st.config, link.id, page.unwrap_or(1)).await?;
+        let card = LinkCard {
+            qr_svg: links::qr_svg(&dto.url),
+            expired: link.expires_at.is_some_and(|e| e <= crate::server::time::now_ms()),
+            action_labels: dto
+                .responses
+                .keys()
+                .map(|a| (a.clone(), responses::action_label(&st.config, a)))
+                .collect(),
+            link: dto,
+        };
+        Ok((card, page))
+    }
+    .await;
+    super::respond::json(result)
+}

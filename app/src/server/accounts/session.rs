@@ -1,0 +1,151 @@
+//! What the session holds: who is logged in (with the account's epoch, so that a
+//! password change or deactivation ends every other session) and one-time form messages.
+
+use crate::dto::{FormFlash, Role, UserDto};
+use crate::server::db::Database;
+use crate::server::entities::users;
+use crate::server::time::{DAY, now_ms};
+use sea_orm::EntityTrait;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+const AUTH_KEY: &str = "auth";
+const FLASH_PREFIX: &str = "flash.";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AuthData {
+    user_id: i64,
+    epoch: i64,
+    renewed_at: i64,
+}
+
+/// The logged-in user of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    pub fn to_dto(&self) -> UserDto {
+        UserDto {
+            id: self.id.to_string(),
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+        }
+    }
+}
+
+impl From<&users::Model> for AuthUser {
+    fn from(u: &users::Model) -> Self {
+        AuthUser {
+            id: u.id,
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            role: Role::parse(&u.role).unwrap_or(Role::Member),
+        }
+    }
+}
+
+/// Request extension set by the auth middleware: `None` for visitors.
+#[derive(Debug, Clone, Default)]
+pub struct CurrentUser(pub Option<AuthUser>);
+
+/// Who the session names, if the account still exists, is active, and has not
+/// changed its password since. A session that fails these checks is flushed.
+/// A session is written back at most once a day, to extend its expiry.
+pub async fn resolve(db: &Database, session: &Session) -> Option<AuthUser> {
+    let data: AuthData = match session.get(AUTH_KEY).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the session");
+            return None;
+        }
+    };
+    let user = match users::Entity::find_by_id(data.user_id).one(&db.read).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(error = %e, "could not load the session's user");
+            return None;
+        }
+    };
+    match user {
+        Some(u) if u.active && u.auth_epoch == data.epoch => {
+            let now = now_ms();
+            if now - data.renewed_at > DAY {
+                let renewed = AuthData {
+                    renewed_at: now,
+                    ..data
+                };
+                if let Err(e) = session.insert(AUTH_KEY, renewed).await {
+                    tracing::warn!(error = %e, "could not renew the session");
+                }
+            }
+            Some(AuthUser::from(&u))
+        }
+        _ => {
+            if let Err(e) = session.flush().await {
+                tracing::warn!(error = %e, "could not flush a stale session");
+            }
+            None
+        }
+    }
+}
+
+/// Logs `user` in: a new session id (no fixation), then the user's id and epoch.
+pub async fn log_in(session: &Session, user: &users::Model) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session
+        .insert(
+            AUTH_KEY,
+            AuthData {
+                user_id: user.id,
+                epoch: user.auth_epoch,
+                renewed_at: now_ms(),
+            },
+        )
+        .await
+}
+
+/// Re-records the epoch after this session's own password change, so that it stays
+/// logged in while every other session ends.
+pub async fn refresh_epoch(session: &Session, user: &users::Model) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session
+        .insert(
+            AUTH_KEY,
+            AuthData {
+                user_id: user.id,
+                epoch: user.auth_epoch,
+                renewed_at: now_ms(),
+            },
+        )
+        .await
+}
+
+pub async fn log_out(session: &Session) -> Result<(), tower_sessions::session::Error> {
+    session.flush().await
+}
+
+pub async fn set_flash(session: &Session, form: &str, flash: FormFlash) -> Result<(), tower_sessions::session::Error> {
+    session.insert(&format!("{FLASH_PREFIX}{form}"), flash).await
+}
+
+/// The form's one-time message, removed as it is read. Reads nothing from the
+/// store when the visitor has no session cookie.
+pub async fn take_flash(session: &Session, form: &str) -> Option<FormFlash> {
+    let key = format!("{FLASH_PREFIX}{form}");
+    // `remove` marks the session modified even when the key is absent, which would
+    // write the session on every page view: look first.
+    let flash = session.get::<FormFlash>(&key).await.ok().flatten()?;
+    let _ = session.remove_value(&key).await;
+    Some(flash)
+}

@@ -1,0 +1,10 @@
+//! Attribution: which touches get the credit for a conversion, by five models, with a
+//! default window and per-source windows; grouped reports, per-conversion credits and
+//! explanations.
+
+pub mod engine;
+pub mod explain;
+pub mod rollup;
+pub mod settings;
+
+pub use settings::{ConversionFilter, GroupBy, Model, Settings};

@@ -1,0 +1,312 @@
+//! The overview: headline numbers against the previous period, the activity chart,
+//! and the top-10 tables (credit by last touch over the default window, read from the
+//! conversions' rolled-up last touch).
+
+use super::range::{DateRange, Period, bucket_of};
+use crate::components::charts::Series;
+use crate::dto::{ChartData, Kpi, Overview, RangeDto, TopRow, TopTable};
+use crate::server::config::Config;
+use crate::server::money::{exponent_of, format_minor_units};
+use crate::server::sql::stmt;
+use sea_orm::{ConnectionTrait, DbErr, Value};
+use std::collections::BTreeMap;
+
+const QUARTER_HOUR: i64 = 15 * 60 * 1000;
+
+/// Conversions credited and their value in minor units by currency.
+pub type Credited = (i64, BTreeMap<String, i64>);
+
+#[derive(Debug, Default, Clone)]
+pub struct Totals {
+    pub identities: i64,
+    pub touchpoints: i64,
+    pub clicks: i64,
+    pub signups: i64,
+    pub conversions: i64,
+    pub revenue: BTreeMap<String, i64>,
+}
+
+async fn count(db: &impl ConnectionTrait, sql: &str, p: Period) -> Result<i64, DbErr> {
+    let row = db
+        .query_one(stmt(db.get_database_backend(), sql, [p.from.into(), p.to.into()]))
+        .await?;
+    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+}
+
+pub const VALID: &str = "active = TRUE AND confirmed = TRUE";
+
+pub async fn totals(db: &impl ConnectionTrait, p: Period) -> Result<Totals, DbErr> {
+    let mut t = Totals {
+        identities: count(
+            db,
+            "SELECT COUNT(DISTINCT identity_id) AS n FROM touchpoints WHERE created_at >= ? AND created_at < ?",
+            p,
+        )
+        .await?,
+        touchpoints: count(
+            db,
+            "SELECT COUNT(*) AS n FROM touchpoints WHERE created_at >= ? AND created_at < ?",
+            p,
+        )
+        .await?,
+        clicks: count(
+            db,
+            "SELECT COUNT(*) AS n FROM responses WHERE created_at >= ? AND created_at < ? AND action = 'RESPONDED'",
+            p,
+        )
+        .await?,
+        signups: count(
+            db,
+            "SELECT COUNT(*) AS n FROM users WHERE created_at >= ? AND created_at < ?",
+            p,
+        )
+        .await?,
+        ..Default::default()
+    };
+    let rows = db
+        .query_all(stmt(
+            db.get_database_backend(),
+            &format!(
+                "SELECT currency, COUNT(*) AS n, CAST(SUM(value_minor) AS BIGINT) AS v FROM conversions \
+                 WHERE occurred_at >= ? AND occurred_at < ? AND {VALID} GROUP BY currency"
+            ),
+            [p.from.into(), p.to.into()],
+        ))
+        .await?;
+    for r in rows {
+        t.conversions += r.try_get::<i64>("", "n")?;
+        if let Some(v) = r.try_get::<Option<i64>>("", "v")? {
+            t.revenue.insert(r.try_get("", "currency")?, v);
+        }
+    }
+    Ok(t)
+}
+
+fn change(current: f64, previous: f64) -> Option<f64> {
+    (previous != 0.0).then(|| ((current - previous) / previous * 1000.0).round() / 10.0)
+}
+
+fn kpi(key: &str, label: &str, current: i64, previous: i64) -> Kpi {
+    Kpi {
+        key: key.into(),
+        label: label.into(),
+        current: current.to_string(),
+        previous: previous.to_string(),
+        change_pct: change(current as f64, previous as f64),
+    }
+}
+
+pub fn kpis(cur: &Totals, prev: &Totals, default_currency: &str) -> Vec<Kpi> {
+    let mut out = vec![
+        kpi("identities", "Visitors with touches", cur.identities, prev.identities),
+        kpi("touchpoints", "Touchpoints", cur.touchpoints, prev.touchpoints),
+        kpi("clicks", "Clicks", cur.clicks, prev.clicks),
+        kpi("signups", "Sign-ups", cur.signups, prev.signups),
+        kpi("conversions", "Conversions", cur.conversions, prev.conversions),
+    ];
+    let mut list: Vec<String> = cur.revenue.keys().chain(prev.revenue.keys()).cloned().collect();
+    list.sort();
+    list.dedup();
+    if list.is_empty() {
+        list.push(default_currency.to_string());
+    }
+    for c in list {
+        let (a, b) = (
+            cur.revenue.get(&c).copied().unwrap_or(0),
+            prev.revenue.get(&c).copied().unwrap_or(0),
+        );
+        let e = exponent_of(&c);
+        out.push(Kpi {
+            key: format!("revenue_{c}"),
+            label: format!("Revenue ({c})"),
+            current: format_minor_units(a, e),
+            previous: format_minor_units(b, e),
+            change_pct: change(a as f64, b as f64),
+        });
+    }
+    out
+}
+
+/// Counts per quarter-hour since `p.from`, in SQL; folded into the chart's buckets here.
+async fn quarter_hours(
+    db: &impl ConnectionTrait,
+    table_sql: &str,
+    time_col: &str,
+    p: Period,
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let sql = format!(
+        "SELECT ({time_col} - ?) / {QUARTER_HOUR} AS q, COUNT(*) AS n FROM {table_sql} {time_col} >= ? AND {time_col} < ? GROUP BY q"
+    );
+    let rows = db
+        .query_all(stmt(
+            db.get_database_backend(),
+            &sql,
+            [p.from.into(), p.from.into(), p.to.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<i64>("", "q")?, r.try_get::<i64>("", "n")?)))
+        .collect()
+}
+
+pub async fn chart(db: &impl ConnectionTrait, range: &DateRange, tz: chrono_tz::Tz) -> Result<ChartData, DbErr> {
+    let buckets = range.buckets(tz);
+    let starts: Vec<i64> = buckets.iter().map(|b| b.0).collect();
+    let p = range.current;
+    let sources = [
+        ("Touchpoints", "touchpoints WHERE", "created_at"),
+        ("Sign-ups", "users WHERE", "created_at"),
+        (
+            "Conversions",
+            "conversions WHERE active = TRUE AND confirmed = TRUE AND",
+            "occurred_at",
+        ),
+    ];
+    let mut series = Vec::new();
+    for (name, table, col) in sources {
+        let mut values = vec![0.0; buckets.len()];
+        for (q, n) in quarter_hours(db, table, col, p).await? {
+            if let Some(i) = bucket_of(&starts, p.to, p.from + q * QUARTER_HOUR) {
+                values[i] += n as f64;
+            }
+        }
+        series.push(Series {
+            name: name.into(),
+            values,
+        });
+    }
+    Ok(ChartData {
+        labels: buckets.into_iter().map(|b| b.1).collect(),
+        series,
+    })
+}
+
+/// The dimensions of the top tables: (key, title, SQL of the key, extra joins and condition).
+pub const DIMENSIONS: [(&str, &str, &str, &str); 4] = [
+    ("source", "Sources", "COALESCE(c.lt_source, '(none)')", ""),
+    (
+        "campaign",
+        "Campaigns",
+        "cm.name",
+        "JOIN links l ON l.id = c.lt_link_id JOIN campaigns cm ON cm.id = l.campaign_id \
+         WHERE (cm.starts_at IS NULL OR c.lt_at >= cm.starts_at) AND (cm.ends_at IS NULL OR c.lt_at < cm.ends_at) AND",
+    ),
+    (
+        "link",
+        "Referral links",
+        "l.code",
+        "JOIN links l ON l.id = c.lt_link_id WHERE",
+    ),
+    (
+        "referring_user",
+        "Referring users",
+        "u.email",
+        "JOIN links l ON l.id = c.lt_link_id JOIN users u ON u.id = l.owner_id WHERE",
+    ),
+];
+
+/// Credited conversions and value per key of a dimension (last touch, default window).
+pub async fn credited(
+    db: &impl ConnectionTrait,
+    dimension: &str,
+    p: Period,
+    limit_keys: Option<&[String]>,
+) -> Result<BTreeMap<String, Credited>, DbErr> {
+    let (_, _, key, joins) = DIMENSIONS
+        .iter()
+        .find(|d| d.0 == dimension)
+        .copied()
+        .unwrap_or(DIMENSIONS[0]);
+    let joins = if joins.is_empty() { "WHERE" } else { joins };
+    let mut values: Vec<Value> = vec![p.from.into(), p.to.into()];
+    let mut extra = String::new();
+    if let Some(keys) = limit_keys {
+        if keys.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        extra = format!(" AND {key} IN ({})", vec!["?"; keys.len()].join(", "));
+        values.extend(keys.iter().map(|k| Value::from(k.clone())));
+    }
+    let sql = format!(
+        "SELECT {key} AS k, c.currency, COUNT(*) AS n, CAST(SUM(c.value_minor) AS BIGINT) AS v FROM conversions c {joins} \
+         c.occurred_at >= ? AND c.occurred_at < ? AND c.active = TRUE AND c.confirmed = TRUE{extra} GROUP BY {key}, c.currency"
+    );
+    let mut out: BTreeMap<String, Credited> = BTreeMap::new();
+    for r in db.query_all(stmt(db.get_database_backend(), &sql, values)).await? {
+        let e = out.entry(r.try_get("", "k")?).or_default();
+        e.0 += r.try_get::<i64>("", "n")?;
+        if let Some(v) = r.try_get::<Option<i64>>("", "v")? {
+            *e.1.entry(r.try_get("", "currency")?).or_default() += v;
+        }
+    }
+    Ok(out)
+}
+
+fn to_rows(list: Vec<(String, Credited)>) -> Vec<TopRow> {
+    list.into_iter()
+        .map(|(key, (n, v))| TopRow {
+            key,
+            conversions: n,
+            value: v
+                .into_iter()
+                .map(|(c, m)| (c.clone(), format_minor_units(m, exponent_of(&c))))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Top `n` by conversions and by value in `currency`.
+pub fn rank(all: BTreeMap<String, Credited>, currency: &str, n: usize) -> (Vec<TopRow>, Vec<TopRow>) {
+    let mut by_n: Vec<_> = all.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    by_n.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    let mut by_v: Vec<_> = all
+        .into_iter()
+        .filter(|(_, v)| v.1.get(currency).copied().unwrap_or(0) > 0)
+        .collect();
+    by_v.sort_by(|a, b| {
+        b.1.1
+            .get(currency)
+            .cmp(&a.1.1.get(currency))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    by_n.truncate(n);
+    by_v.truncate(n);
+    (to_rows(by_n), to_rows(by_v))
+}
+
+pub async fn tops(db: &impl ConnectionTrait, p: Period, currency: &str) -> Result<Vec<TopTable>, DbErr> {
+    let mut out = Vec::new();
+    for (dim, title, _, _) in DIMENSIONS {
+        let (by_conversions, by_value) = rank(credited(db, dim, p, None).await?, currency, 10);
+        out.push(TopTable {
+            dimension: dim.into(),
+            title: title.into(),
+            by_conversions,
+            by_value,
+        });
+    }
+    Ok(out)
+}
+
+pub fn range_dto(r: &DateRange) -> RangeDto {
+    RangeDto {
+        preset: r.preset.clone(),
+        from: r.first_day.to_string(),
+        to: r.last_day.to_string(),
+        hourly: r.hourly,
+        query: r.query(),
+    }
+}
+
+pub async fn overview(db: &impl ConnectionTrait, config: &Config, range: &DateRange) -> Result<Overview, DbErr> {
+    let cur = totals(db, range.current).await?;
+    let prev = totals(db, range.previous).await?;
+    Ok(Overview {
+        range: range_dto(range),
+        kpis: kpis(&cur, &prev, &config.default_currency),
+        chart: chart(db, range, config.timezone).await?,
+        tops: tops(db, range.current, &config.default_currency).await?,
+        default_currency: config.default_currency.clone(),
+        timezone: config.timezone.to_string(),
+    })
+}

@@ -1,0 +1,137 @@
+//! Connecting to SQLite or PostgreSQL.
+//!
+//! SQLite runs in WAL mode with `synchronous=NORMAL`, a busy timeout and foreign keys.
+//! All of this process's write transactions go through one writer connection
+//! (`Database::write`), so two of them can never wait on each other: the classic
+//! "database is locked" failure of a read-then-write transaction cannot happen
+//! inside the process, and other processes (the CLI) are covered by the busy timeout.
+//! Reads use a pool of connections, which WAL lets run beside the writer.
+//! On PostgreSQL both handles are the same pool.
+
+use sea_orm::{DatabaseConnection, SqlxPostgresConnector, SqlxSqliteConnector};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub enum Pools {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The application's database handles.
+#[derive(Clone)]
+pub struct Database {
+    /// For reads (and single-statement writes on PostgreSQL).
+    pub read: DatabaseConnection,
+    /// For every write transaction.
+    pub write: DatabaseConnection,
+    pub pools: Pools,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("DATABASE_URL is not a sqlite:// or postgres:// URL")]
+    UnknownScheme,
+    #[error("could not create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("could not connect to the database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+}
+
+impl Database {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, ConnectError> {
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url, max_connections).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(opts)
+                .await?;
+            let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone());
+            Ok(Database {
+                read: conn.clone(),
+                write: conn,
+                pools: Pools::Postgres(pool),
+            })
+        } else {
+            Err(ConnectError::UnknownScheme)
+        }
+    }
+
+    async fn connect_sqlite(url: &str, max_connections: u32) -> Result<Self, ConnectError> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-65536");
+        let path = opts.get_filename().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| ConnectError::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        // Open the writer first: it creates the file and switches it to WAL.
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts.read_only(false))
+            .await?;
+        Ok(Database {
+            read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read.clone()),
+            write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write.clone()),
+            pools: Pools::Sqlite { read, write },
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Answers whether the database responds, within two seconds.
+    pub async fn ping(&self) -> bool {
+        let check = async {
+            match &self.pools {
+                Pools::Sqlite { read, .. } => sqlx::query("SELECT 1").execute(read).await.is_ok(),
+                Pools::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.is_ok(),
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(2), check)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Closes every pool (used at shutdown, and by tests that need a dead database).
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}

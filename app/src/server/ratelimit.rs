@@ -1,0 +1,104 @@
+//! In-memory fixed-window rate limits, per instance (the README says so: with N
+//! instances a client gets up to N times the limit).
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct RateLimiter<K> {
+    max: u32,
+    window: Duration,
+    buckets: Mutex<HashMap<K, Bucket>>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    started: Instant,
+    count: u32,
+}
+
+/// `Err(seconds)` tells how long until the key may try again.
+pub type Verdict = Result<(), u64>;
+
+impl<K: Eq + Hash + Clone> RateLimiter<K> {
+    pub fn new(max: u32, window: Duration) -> Self {
+        Self {
+            max: max.max(1),
+            window,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Bucket>> {
+        // A panic while holding this lock cannot leave a bucket half-written.
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `key` is under its limit, without counting anything.
+    pub fn check(&self, key: &K) -> Verdict {
+        let now = Instant::now();
+        match self.lock().get(key) {
+            Some(b) if now.duration_since(b.started) < self.window && b.count >= self.max => {
+                Err(self.retry_after(b, now))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one event for `key`; refuses it when the limit is already reached.
+    pub fn hit(&self, key: &K) -> Verdict {
+        let now = Instant::now();
+        let mut map = self.lock();
+        if map.len() > 100_000 {
+            let window = self.window;
+            map.retain(|_, b| now.duration_since(b.started) < window);
+        }
+        let bucket = map.entry(key.clone()).or_insert(Bucket { started: now, count: 0 });
+        if now.duration_since(bucket.started) >= self.window {
+            *bucket = Bucket { started: now, count: 0 };
+        }
+        if bucket.count >= self.max {
+            return Err(self.retry_after(bucket, now));
+        }
+        bucket.count += 1;
+        Ok(())
+    }
+
+    pub fn reset(&self, key: &K) {
+        self.lock().remove(key);
+    }
+
+    fn retry_after(&self, b: &Bucket, now: Instant) -> u64 {
+        let left = self.window.saturating_sub(now.duration_since(b.started));
+        left.as_secs().max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_refuses_after_max_hits_and_says_when_to_retry() {
+        let rl = RateLimiter::new(3, Duration::from_secs(60));
+        for _ in 0..3 {
+            assert!(rl.hit(&"k").is_ok());
+        }
+        let wait = rl.hit(&"k").unwrap_err();
+        assert!((1..=60).contains(&wait));
+        assert!(rl.check(&"k").is_err());
+        assert!(rl.check(&"other").is_ok());
+        rl.reset(&"k");
+        assert!(rl.hit(&"k").is_ok());
+    }
+
+    #[test]
+    fn a_new_window_starts_afresh() {
+        let rl = RateLimiter::new(1, Duration::from_millis(20));
+        assert!(rl.hit(&1).is_ok());
+        assert!(rl.hit(&1).is_err());
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(rl.hit(&1).is_ok());
+    }
+}

@@ -1,0 +1,135 @@
+//! `AppState`: what every handler and server function shares, and the helpers that
+//! read the current request from a server function's context.
+
+use crate::error::AppError;
+use crate::server::accounts::{AuthUser, CurrentUser};
+use crate::server::config::Config;
+use crate::server::db::Database;
+use crate::server::net::ClientAddr;
+use crate::server::ratelimit::RateLimiter;
+use crate::server::referrals::cache::LinkCache;
+use crate::server::tracking::bots::BotFilter;
+use crate::server::writer::Writer;
+use axum::extract::FromRef;
+use http::request::Parts;
+use leptos::config::LeptosOptions;
+use leptos::prelude::*;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_sessions::Session;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub config: Arc<Config>,
+    pub leptos_options: LeptosOptions,
+    pub limits: Arc<Limits>,
+    pub writer: Writer,
+    pub bots: Arc<BotFilter>,
+    pub links: Arc<LinkCache>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The per-instance rate limits.
+pub struct Limits {
+    pub login_account: RateLimiter<String>,
+    pub login_ip: RateLimiter<IpAddr>,
+    /// New referrer codes per client address per minute.
+    pub referrer_codes: RateLimiter<IpAddr>,
+    /// REST API requests per key per minute.
+    pub api_per_key: RateLimiter<i64>,
+}
+
+impl Limits {
+    pub fn new(config: &Config) -> Self {
+        let window = Duration::from_secs(config.login_window_secs);
+        Limits {
+            login_account: RateLimiter::new(config.login_max_failures_per_account, window),
+            login_ip: RateLimiter::new(config.login_max_failures_per_ip, window),
+            referrer_codes: RateLimiter::new(config.referral_auto_create_per_minute, Duration::from_secs(60)),
+            api_per_key: RateLimiter::new(config.api_rate_limit_per_minute, Duration::from_secs(60)),
+        }
+    }
+}
+
+impl AppState {
+    pub fn new(db: Database, config: Config, leptos_options: LeptosOptions) -> Self {
+        let limits = Arc::new(Limits::new(&config));
+        let writer = Writer::start(db.clone());
+        let bots = Arc::new(BotFilter::new(&config.extra_bot_patterns));
+        let links = Arc::new(LinkCache::new(config.referral_case_sensitive));
+        AppState {
+            db,
+            config: Arc::new(config),
+            leptos_options,
+            limits,
+            writer,
+            bots,
+            links,
+        }
+    }
+}
+
+/// The state, inside a server function.
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function context");
+        AppError::internal()
+    })
+}
+
+/// The request's head, inside a server function.
+pub fn parts() -> Result<Parts, AppError> {
+    use_context::<Parts>().ok_or_else(|| {
+        tracing::error!("request parts missing from the server function context");
+        AppError::internal()
+    })
+}
+
+pub fn session() -> Result<Session, AppError> {
+    parts()?.extensions.get::<Session>().cloned().ok_or_else(|| {
+        tracing::error!("session missing: is the session layer installed?");
+        AppError::internal()
+    })
+}
+
+pub fn current_user() -> Option<AuthUser> {
+    use_context::<Parts>()
+        .and_then(|p| p.extensions.get::<CurrentUser>().cloned())
+        .and_then(|c| c.0)
+}
+
+pub fn client_addr() -> Option<IpAddr> {
+    use_context::<Parts>().and_then(|p| p.extensions.get::<ClientAddr>().map(|c| c.0))
+}
+
+pub fn require_user() -> Result<AuthUser, AppError> {
+    current_user().ok_or_else(|| AppError::unauthorized("Log in to do that."))
+}
+
+/// Every admin server function starts with this.
+pub fn require_admin() -> Result<AuthUser, AppError> {
+    let user = require_user()?;
+    if user.is_admin() {
+        Ok(user)
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// Whether the request came from a plain HTML form (no JavaScript): such requests
+/// get redirects and one-time messages instead of JSON.
+pub fn is_html_form_post(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.contains("text/html"))
+        .unwrap_or(false)
+}

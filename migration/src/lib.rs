@@ -1,0 +1,27 @@
+//! Database migrations. Each migration is a frozen snapshot: it declares its own
+//! identifiers and never imports the application's entities.
+//!
+//! Timestamps are stored as BIGINT milliseconds since the Unix epoch (UTC). That keeps
+//! window arithmetic (`t >= c - 30 days`) identical and index-friendly on SQLite and
+//! PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_accounts;
+mod m20261121_000002_links;
+mod m20261121_000003_tracking;
+mod m20261121_000004_conversions;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_accounts::Migration),
+            Box::new(m20261121_000002_links::Migration),
+            Box::new(m20261121_000003_tracking::Migration),
+            Box::new(m20261121_000004_conversions::Migration),
+        ]
+    }
+}

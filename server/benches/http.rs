@@ -1,0 +1,390 @@
+//! HTTP benchmarks of the real application on loopback: a load generator keeps 32
+//! connections busy and reports requests per second and latency percentiles.
+//!
+//! ```sh
+//! cargo bench -p server --bench http -- home               # anonymous home page
+//! cargo bench -p server --bench http -- landings --db all  # UTM vs plain landings
+//! cargo bench -p server --bench http -- clicks --db all    # /r/<code> vs a bare axum 302
+//! ```
+//! Options: `--db sqlite|postgres|all` (default sqlite), `--seconds N` (default 10),
+//! `--connections N` (default 32). PostgreSQL is `TEST_PG_ADMIN_URL`
+//! (default postgres://postgres@127.0.0.1:5432/postgres); a fresh database is made
+//! and dropped.
+
+use app::server::config::Config;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use server::Application;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+struct Args {
+    scenario: String,
+    dbs: Vec<Db>,
+    seconds: u64,
+    connections: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        scenario: "home".into(),
+        dbs: vec![Db::Sqlite],
+        seconds: 10,
+        connections: 32,
+    };
+    let mut it = std::env::args().skip(1).filter(|s| s != "--bench");
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--db" => {
+                a.dbs = match it.next().as_deref() {
+                    Some("postgres") => vec![Db::Postgres],
+                    Some("all") => vec![Db::Sqlite, Db::Postgres],
+                    _ => vec![Db::Sqlite],
+                }
+            }
+            "--seconds" => a.seconds = it.next().and_then(|s| s.parse().ok()).unwrap_or(10),
+            "--connections" => a.connections = it.next().and_then(|s| s.parse().ok()).unwrap_or(32),
+            s if !s.starts_with('-') => a.scenario = s.to_string(),
+            _ => {}
+        }
+    }
+    a
+}
+
+/// What one run measured.
+struct Measured {
+    requests: u64,
+    errors: u64,
+    statuses: std::collections::BTreeMap<u16, u64>,
+    seconds: f64,
+    latencies_us: Vec<u32>,
+}
+
+impl Measured {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+
+    fn pct(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+
+    fn line(&self, name: &str) -> String {
+        format!(
+            "{name:<34} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} requests, {} errors, statuses {:?})",
+            self.rps(),
+            self.pct(0.50),
+            self.pct(0.99),
+            self.requests,
+            self.errors,
+            self.statuses
+        )
+    }
+}
+
+/// Keeps `connections` HTTP/1.1 connections busy for `seconds`, each request made by
+/// `path(n)`; no cookies are ever sent, so every request is a new visitor.
+fn load(
+    addr: std::net::SocketAddr,
+    connections: usize,
+    seconds: u64,
+    path: Arc<dyn Fn(u64) -> String + Send + Sync>,
+) -> Measured {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let stop = Arc::new(AtomicBool::new(false));
+        let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..connections {
+            let stop = stop.clone();
+            let counter = counter.clone();
+            let path = path.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(100_000);
+                let mut statuses = std::collections::BTreeMap::new();
+                let mut errors = 0u64;
+                'outer: while !stop.load(Ordering::Relaxed) {
+                    let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
+                        errors += 1;
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let Ok((mut sender, conn)) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream)).await else {
+                        errors += 1;
+                        continue;
+                    };
+                    tokio::spawn(conn);
+                    while !stop.load(Ordering::Relaxed) {
+                        let n = counter.fetch_add(1, Ordering::Relaxed);
+                        let req = hyper::Request::get(path(n))
+                            .header("host", addr.to_string())
+                            .header(
+                                "user-agent",
+                                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+                            )
+                            .body(Empty::new())
+                            .unwrap();
+                        let t = Instant::now();
+                        match sender.send_request(req).await {
+                            Ok(res) => {
+                                let status = res.status().as_u16();
+                                if res.into_body().collect().await.is_err() {
+                                    errors += 1;
+                                    continue 'outer;
+                                }
+                                lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                                *statuses.entry(status).or_insert(0u64) += 1;
+                            }
+                            Err(_) => {
+                                errors += 1;
+                                continue 'outer;
+                            }
+                        }
+                    }
+                }
+                (lat, statuses, errors)
+            }));
+        }
+        let started = Instant::now();
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut m = Measured {
+            requests: 0,
+            errors: 0,
+            statuses: Default::default(),
+            seconds: 0.0,
+            latencies_us: Vec::new(),
+        };
+        for t in tasks {
+            let (lat, statuses, errors) = t.await.unwrap();
+            m.requests += lat.len() as u64;
+            m.errors += errors;
+            m.latencies_us.extend(lat);
+            for (s, n) in statuses {
+                *m.statuses.entry(s).or_insert(0) += n;
+            }
+        }
+        m.seconds = started.elapsed().as_secs_f64();
+        m.latencies_us.sort_unstable();
+        m
+    })
+}
+
+struct Running {
+    addr: std::net::SocketAddr,
+    state: app::server::state::AppState,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("TEST_PG_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Starts the application on a fresh database, on its own 2-thread runtime.
+fn start(rt: &tokio::runtime::Runtime, db: Db) -> Running {
+    rt.block_on(async {
+        let (url, dir, pg_name) = match db {
+            Db::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                (format!("sqlite://{}/bench.db", dir.path().display()), Some(dir), None)
+            }
+            Db::Postgres => {
+                let admin = sqlx::PgPool::connect(&pg_admin_url())
+                    .await
+                    .expect("PostgreSQL for the benchmark");
+                let name = format!("tributary_bench_{}", std::process::id());
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                let mut u = url::Url::parse(&pg_admin_url()).unwrap();
+                u.set_path(&name);
+                (u.to_string(), None, Some(name))
+            }
+        };
+        let mut config = Config::for_database(&url);
+        config.site_addr = "127.0.0.1:0".parse().unwrap();
+        config.database_max_connections = 16;
+        let app = Application::build(config).await.expect("the application starts");
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{}", app.port()).parse().unwrap();
+        let state = app.state().clone();
+        tokio::spawn(app.run());
+        Running {
+            addr,
+            state,
+            pg_name,
+            _dir: dir,
+        }
+    })
+}
+
+fn stop(rt: &tokio::runtime::Runtime, r: Running) {
+    rt.block_on(async {
+        r.state.db.close().await;
+        if let Some(name) = r.pg_name {
+            let admin = sqlx::PgPool::connect(&pg_admin_url()).await.unwrap();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&admin)
+                .await;
+        }
+    });
+}
+
+fn count(rt: &tokio::runtime::Runtime, r: &Running, sql: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    rt.block_on(async {
+        let row = r
+            .state
+            .db
+            .read
+            .query_one(sea_orm::Statement::from_string(
+                r.state.db.read.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    })
+}
+
+fn conditions(db: Db, a: &Args) -> String {
+    let durability = match db {
+        Db::Sqlite => "SQLite, WAL, synchronous=NORMAL",
+        Db::Postgres => "PostgreSQL, synchronous_commit=on (default)",
+    };
+    format!(
+        "{durability}; {} connections on loopback; {} s per measurement; release build; 2-thread server runtime, load generator in-process on one thread",
+        a.connections, a.seconds
+    )
+}
+
+fn server_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn main() {
+    let a = args();
+    let rt = server_runtime();
+    match a.scenario.as_str() {
+        "home" => {
+            let r = start(&rt, a.dbs[0]);
+            println!("# anonymous home page\n# {}", conditions(a.dbs[0], &a));
+            let _ = load(r.addr, a.connections, 1, Arc::new(|_| "/".to_string()));
+            let m = load(r.addr, a.connections, a.seconds, Arc::new(|_| "/".to_string()));
+            println!("{}", m.line("GET / (anonymous)"));
+            let sessions = count(
+                &rt,
+                &r,
+                match a.dbs[0] {
+                    Db::Sqlite => "SELECT COUNT(*) FROM tower_sessions",
+                    Db::Postgres => "SELECT COUNT(*) FROM tower_sessions.session",
+                },
+            );
+            println!("session rows written: {sessions}");
+            stop(&rt, r);
+        }
+        "landings" => {
+            for &db in &a.dbs {
+                let r = start(&rt, db);
+                println!("\n# landings, new visitors\n# {}", conditions(db, &a));
+                let _ = load(r.addr, a.connections, 1, Arc::new(|_| "/".to_string()));
+                let plain = load(r.addr, a.connections, a.seconds, Arc::new(|_| "/".to_string()));
+                println!("{}", plain.line("plain landing GET /"));
+                let utm = load(
+                    r.addr,
+                    a.connections,
+                    a.seconds,
+                    Arc::new(|n| format!("/?utm_source=bench&utm_medium=cpc&utm_campaign=c{}", n % 97)),
+                );
+                println!("{}", utm.line("UTM landing GET /?utm_..."));
+                println!("UTM / plain throughput: {:.0}%", 100.0 * utm.rps() / plain.rps());
+                let touches = count(&rt, &r, "SELECT COUNT(*) FROM touchpoints");
+                let ok = utm.statuses.get(&200).copied().unwrap_or(0);
+                println!(
+                    "touchpoints: {touches}; UTM landings answered 200: {ok}; equal: {}",
+                    touches as u64 == ok
+                );
+                stop(&rt, r);
+            }
+        }
+        "clicks" => {
+            for &db in &a.dbs {
+                let r = start(&rt, db);
+                println!("\n# /r/<code> clicks, new visitors\n# {}", conditions(db, &a));
+                // A link to click: an ownerless code made the way an admin or a ?ref= would.
+                let code = rt.block_on(async {
+                    let v = app::server::referrals::links::ValidLink {
+                        owner_id: None,
+                        label: "bench".into(),
+                        destination: "/".into(),
+                        code: Some("bench-link".into()),
+                        target: None,
+                        expires_at: None,
+                        is_personal: false,
+                        auto_created: false,
+                    };
+                    app::server::referrals::links::create(&r.state.db.write, &r.state.config, &v)
+                        .await
+                        .unwrap()
+                        .0
+                        .code
+                });
+                // The bare axum 302 handler, on the same runtime, in the same run.
+                let bare = rt.block_on(async {
+                    let router = axum::Router::new().route(
+                        "/r/{code}",
+                        axum::routing::get(|| async { axum::response::Redirect::to("/") }),
+                    );
+                    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let addr = l.local_addr().unwrap();
+                    tokio::spawn(async move { axum::serve(l, router).await });
+                    addr
+                });
+                let _ = load(bare, a.connections, 1, Arc::new(|_| "/r/x".to_string()));
+                let b = load(bare, a.connections, a.seconds, Arc::new(|_| "/r/x".to_string()));
+                println!("{}", b.line("bare axum 302"));
+                let path = format!("/r/{code}");
+                let p2 = path.clone();
+                let _ = load(r.addr, a.connections, 1, Arc::new(move |_| p2.clone()));
+                let before = count(&rt, &r, "SELECT COUNT(*) FROM responses WHERE action = 'RESPONDED'");
+                let c = load(r.addr, a.connections, a.seconds, Arc::new(move |_| path.clone()));
+                println!("{}", c.line("GET /r/<code> (click + 302)"));
+                println!("clicks / bare 302: {:.0}%", 100.0 * c.rps() / b.rps());
+                let after = count(&rt, &r, "SELECT COUNT(*) FROM responses WHERE action = 'RESPONDED'");
+                let redirects = c.statuses.get(&302).copied().unwrap_or(0);
+                println!(
+                    "RESPONDED rows added: {}; 302s sent: {redirects}; equal: {}",
+                    after - before,
+                    (after - before) as u64 == redirects
+                );
+                stop(&rt, r);
+            }
+        }
+        other => eprintln!("unknown scenario {other}: use home, landings or clicks"),
+    }
+}

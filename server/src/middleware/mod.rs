@@ -1,0 +1,8 @@
+//! The request pipeline's own layers, outermost first: client address, CSRF,
+//! (sessions), auth and page guards, landing capture.
+
+pub mod auth;
+pub mod capture;
+pub mod client;
+pub mod csrf;
+pub mod server_fn_status;

@@ -1,0 +1,340 @@
+//! Building the application: database, migrations, settings guard, sessions, router
+//! and layer order.
+
+use crate::errors::panic_response;
+use crate::middleware;
+use crate::session_store::Store;
+use app::app::{App, shell};
+use app::server::config::Config;
+use app::server::db::{ConnectError, Database};
+use app::server::state::AppState;
+use axum::Router;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionTrait};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("DATABASE_URL: {0}")]
+    Connect(#[from] ConnectError),
+    #[error("migrating the database failed: {0}")]
+    Migrate(DbErr),
+    #[error("{0}")]
+    Settings(String),
+    #[error("the session store could not be prepared: {0}")]
+    Sessions(sqlx::Error),
+    #[error("LEPTOS_SITE_ADDR: cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+pub const SESSION_COOKIE: &str = "tributary_session";
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+/// Connects and brings the schema up to date.
+pub async fn prepare_database(config: &Config) -> Result<Database, StartupError> {
+    let db = Database::connect(&config.database_url, config.database_max_connections).await?;
+    Migrator::up(&db.write, None).await.map_err(StartupError::Migrate)?;
+    guard_settings(&db, config).await?;
+    Ok(db)
+}
+
+/// Some settings shape the data (codes are keyed by `REFERRAL_CASE_SENSITIVE`): they
+/// are recorded when the database is created, and a later change is refused.
+async fn guard_settings(db: &Database, config: &Config) -> Result<(), StartupError> {
+    let wanted = if config.referral_case_sensitive {
+        "true"
+    } else {
+        "false"
+    };
+    let backend = db.write.get_database_backend();
+    let insert = Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DatabaseBackend::Postgres => {
+                "INSERT INTO app_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
+            }
+            _ => "INSERT INTO app_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+        },
+        ["referral_case_sensitive".into(), wanted.into()],
+    );
+    db.write.execute(insert).await.map_err(StartupError::Migrate)?;
+    let row = db
+        .write
+        .query_one(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DatabaseBackend::Postgres => "SELECT value FROM app_meta WHERE key = $1",
+                _ => "SELECT value FROM app_meta WHERE key = ?",
+            },
+            ["referral_case_sensitive".into()],
+        ))
+        .await
+        .map_err(StartupError::Migrate)?;
+    let recorded: String = row
+        .and_then(|r| r.try_get("", "value").ok())
+        .unwrap_or_else(|| wanted.to_string());
+    if recorded != wanted {
+        return Err(StartupError::Settings(format!(
+            "REFERRAL_CASE_SENSITIVE is {wanted}, but this database was created with {recorded}; referral codes are keyed by it, \
+             so it cannot change. Set REFERRAL_CASE_SENSITIVE={recorded} or use a new database."
+        )));
+    }
+    keep_window_rollup_current(db, config).await
+}
+
+/// The conversions' rolled-up last touch depends on `ATTRIBUTION_WINDOW_DAYS`: when the
+/// setting differs from the one they were computed with, recompute them all.
+async fn keep_window_rollup_current(db: &Database, config: &Config) -> Result<(), StartupError> {
+    let backend = db.write.get_database_backend();
+    let wanted = config.attribution_window_days.to_string();
+    let row = db
+        .write
+        .query_one(app::server::sql::stmt(
+            backend,
+            "SELECT value FROM app_meta WHERE key = 'attribution_window_days'",
+            [],
+        ))
+        .await
+        .map_err(StartupError::Migrate)?;
+    let recorded: Option<String> = row.and_then(|r| r.try_get("", "value").ok());
+    if recorded.as_deref() == Some(wanted.as_str()) {
+        return Ok(());
+    }
+    let txn = db.write.begin().await.map_err(StartupError::Migrate)?;
+    txn.execute(app::server::sql::stmt(
+        backend,
+        "DELETE FROM app_meta WHERE key = 'attribution_window_days'",
+        [],
+    ))
+    .await
+    .map_err(StartupError::Migrate)?;
+    txn.execute(app::server::sql::stmt(
+        backend,
+        "INSERT INTO app_meta (key, value) VALUES ('attribution_window_days', ?)",
+        [wanted.clone().into()],
+    ))
+    .await
+    .map_err(StartupError::Migrate)?;
+    if let Some(old) = recorded {
+        tracing::info!(from = %old, to = %wanted, "ATTRIBUTION_WINDOW_DAYS changed: recomputing every conversion's last touch");
+        let n = app::server::attribution::rollup::refresh(&txn, app::server::attribution::rollup::Scope::All)
+            .await
+            .map_err(StartupError::Migrate)?;
+        tracing::info!(conversions = n, "last touches recomputed");
+    }
+    txn.commit().await.map_err(StartupError::Migrate)
+}
+
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    let env = |k: &str, d: &str| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| d.to_string())
+    };
+    LeptosOptions::builder()
+        .output_name(env("LEPTOS_OUTPUT_NAME", "tributary"))
+        .site_root(env("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(env("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .site_addr(config.site_addr)
+        .build()
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let db = prepare_database(&config).await?;
+        app::server::accounts::password::warm_up();
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.site_addr,
+                source,
+            })?;
+        let mut options = leptos_options(&config);
+        options.site_addr = listener.local_addr().unwrap_or(config.site_addr);
+        let state = AppState::new(db, config, options);
+        let store = Store::new(&state.db).await.map_err(StartupError::Sessions)?;
+        spawn_session_cleanup(store.clone());
+        let router = router(state.clone(), store);
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+
+    /// Serves until the process ends (tests).
+    pub async fn run(self) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    }
+}
+
+fn spawn_session_cleanup(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+pub fn session_layer(state: &AppState, store: Store) -> SessionManagerLayer<Store> {
+    SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.cookies_secure())
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(
+            state.config.session_days,
+        )))
+}
+
+/// The app's routes, generated once per process. Generating them sets a
+/// process-global flag in leptos_server that makes any resource first polled
+/// meanwhile wait forever (leptos issue #4773), so it must never overlap with
+/// rendering: the first `Application::build` does it, before anything is served.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
+/// The router and its layers. Static assets and the health check sit outside the
+/// session and auth layers, so they cost no database work.
+pub fn router(state: AppState, store: Store) -> Router {
+    let options = state.leptos_options.clone();
+    let routes = route_list();
+    let fallback_state = state.clone();
+
+    let pages = Router::new()
+        .route("/r/{code}", get(crate::referral::click))
+        .route("/r/{code}/", get(crate::referral::click))
+        .route("/admin/export/{file}", get(crate::export::export))
+        .leptos_routes(&state, routes, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(move |req: Request| render_fallback(fallback_state.clone(), req))
+        .layer(axum::middleware::from_fn(middleware::server_fn_status::fix_status))
+        .layer(axum::middleware::from_fn(middleware::auth::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::capture::capture,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::auth::current_user,
+        ))
+        .layer(session_layer(&state, store))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::csrf::check_origin,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::client::client_addr,
+        ))
+        .with_state(state.clone());
+
+    let site_root = options.site_root.to_string();
+    let pkg_dir = format!("{site_root}/{}", options.site_pkg_dir);
+    let assets = Router::new()
+        .nest_service(
+            &format!("/{}", options.site_pkg_dir),
+            ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
+        )
+        .route_service(
+            "/favicon.svg",
+            tower_http::services::ServeFile::new(format!("{site_root}/favicon.svg")),
+        )
+        .route_service(
+            "/favicon.ico",
+            tower_http::services::ServeFile::new(format!("{site_root}/favicon.ico")),
+        )
+        .layer(SetResponseHeaderLayer::if_not_present(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("public, max-age=3600"),
+        ));
+
+    Router::new()
+        .route("/healthz", get(crate::health::healthz))
+        .merge(crate::api_v1::router(state.clone()))
+        .with_state(state)
+        .merge(assets)
+        .merge(pages)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Unmatched paths render the app, whose router shows the 404 page (and sets 404).
+async fn render_fallback(state: AppState, req: Request) -> Response {
+    let options = state.leptos_options.clone();
+    let handler = leptos_axum::render_app_async_with_context(
+        move || provide_context(state.clone()),
+        move || shell(options.clone()),
+    );
+    handler(req).await.into_response()
+}

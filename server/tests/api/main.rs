@@ -1,0 +1,12 @@
+//! Integration tests: the real application over real HTTP, each test on SQLite and
+//! on PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod attribution;
+mod campaigns;
+mod conversions;
+mod dashboards;
+mod links;
+mod tracking;

@@ -1,0 +1,524 @@
+//! Landing capture, identities and merging.
+
+use crate::db_test;
+use crate::helpers::*;
+use std::collections::HashSet;
+
+async fn touch_count(app: &TestApp) -> i64 {
+    scalar(app, "SELECT COUNT(*) FROM touchpoints", vec![]).await
+}
+
+async fn identity_count(app: &TestApp) -> i64 {
+    scalar(app, "SELECT COUNT(*) FROM identities", vec![]).await
+}
+
+db_test!(
+    a_new_visitor_with_utm_gets_an_identity_a_touchpoint_and_the_cookie,
+    |app| {
+        let b = app.browser();
+        let res = b
+            .get("/?utm_source=newsletter&utm_campaign=nov&email=ada%40example.com&token=secret")
+            .await;
+        assert_eq!(res.status(), 200);
+        let header = set_cookies(&res)
+            .into_iter()
+            .find(|c| c.starts_with("tributary_id="))
+            .expect("identity cookie");
+        for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=7776000"] {
+            assert!(header.contains(attr), "{header} lacks {attr}");
+        }
+        let value = identity_cookie(&res).unwrap();
+        assert_eq!(value.len(), 32);
+        assert_eq!(identity_count(&app).await, 1);
+        let touches = rows(
+            &app,
+            "SELECT t.* FROM touchpoints t JOIN identities i ON i.id = t.identity_id WHERE i.public_id = ?",
+            vec![value.into()],
+        )
+        .await;
+        assert_eq!(touches.len(), 1);
+        let t = &touches[0];
+        assert_eq!(t["utm_source"], "newsletter");
+        assert_eq!(t["utm_campaign"], "nov");
+        assert_eq!(t["source"], "newsletter");
+        assert_eq!(t["medium"], "(none)");
+        assert_eq!(
+            t["path"], "/?utm_source=newsletter&utm_campaign=nov",
+            "only tracked parameters are kept"
+        );
+    }
+);
+
+db_test!(a_visitor_with_nothing_to_track_gets_nothing, |app| {
+    let b = app.browser();
+    for path in ["/", "/?page=2&q=shoes", "/login"] {
+        let res = b.get(path).await;
+        assert!(identity_cookie(&res).is_none(), "{path}");
+    }
+    assert_eq!(identity_count(&app).await, 0);
+    assert_eq!(touch_count(&app).await, 0);
+});
+
+db_test!(an_external_referrer_is_a_touch_with_its_derived_source, |app| {
+    let b = app.browser();
+    let res = b
+        .client
+        .get(b.url("/pricing"))
+        .header("Referer", "https://www.google.com/search?q=tributary")
+        .send()
+        .await
+        .unwrap();
+    assert!(identity_cookie(&res).is_some());
+    let t = rows(
+        &app,
+        "SELECT source, medium, channel, referrer_host, http_referrer FROM touchpoints",
+        vec![],
+    )
+    .await;
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0]["source"], "google");
+    assert_eq!(t[0]["medium"], "organic");
+    assert_eq!(t[0]["channel"], "organic search");
+    assert_eq!(t[0]["http_referrer"], "https://www.google.com/search?q=tributary");
+    let partner = app.browser();
+    partner
+        .client
+        .get(partner.url("/"))
+        .header("Referer", "https://www.partner-blog.example/post")
+        .send()
+        .await
+        .unwrap();
+    let t = rows(
+        &app,
+        "SELECT source, medium FROM touchpoints WHERE referrer_host = ?",
+        vec!["www.partner-blog.example".into()],
+    )
+    .await;
+    assert_eq!(t[0]["source"], "partner-blog.example");
+    assert_eq!(t[0]["medium"], "referral");
+    // A click inside this site is not a touch.
+    let own = app.browser();
+    let res = own
+        .client
+        .get(own.url("/signup"))
+        .header("Referer", app.url("/pricing"))
+        .send()
+        .await
+        .unwrap();
+    assert!(identity_cookie(&res).is_none());
+    assert_eq!(touch_count(&app).await, 2);
+});
+
+db_test!(
+    a_returning_visitor_gets_a_touch_per_new_campaign_but_not_per_reload,
+    |app| {
+        let b = app.browser();
+        let first = identity_cookie(&b.get("/?utm_source=ads&utm_campaign=a").await).unwrap();
+        let reload = b.get("/?utm_source=ads&utm_campaign=a").await;
+        assert_eq!(
+            identity_cookie(&reload).as_deref(),
+            Some(first.as_str()),
+            "the cookie is refreshed, not replaced"
+        );
+        b.get("/pricing?utm_campaign=a&utm_source=ads").await; // same parameters on another page
+        assert_eq!(touch_count(&app).await, 1, "a quick reload adds nothing");
+        b.get("/?utm_source=ads&utm_campaign=b").await;
+        assert_eq!(touch_count(&app).await, 2);
+        assert_eq!(identity_count(&app).await, 1);
+        assert_eq!(
+            scalar(&app, "SELECT COUNT(DISTINCT identity_id) FROM touchpoints", vec![]).await,
+            1
+        );
+    }
+);
+
+db_test!(
+    dedupe_can_be_turned_off,
+    config = |c| c.touch_dedupe_minutes = 0,
+    |app| {
+        let b = app.browser();
+        b.get("/?utm_source=ads").await;
+        b.get("/?utm_source=ads").await;
+        assert_eq!(touch_count(&app).await, 2);
+    }
+);
+
+db_test!(
+    head_excluded_prefixes_assets_bots_and_privacy_signals_are_not_tracked,
+    |app| {
+        let b = app.browser();
+        let q = "?utm_source=x";
+        assert!(identity_cookie(&b.client.head(b.url(&format!("/{q}"))).send().await.unwrap()).is_none());
+        for path in [
+            "/admin",
+            "/admin/users",
+            "/pkg/tributary.js",
+            "/favicon.ico",
+            "/robots.txt",
+            "/api/me",
+            "/healthz",
+        ] {
+            let res = b.get(&format!("{path}{q}")).await;
+            assert!(identity_cookie(&res).is_none(), "{path}");
+        }
+        for ua in [
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "curl/8.0",
+            "HeadlessChrome/120",
+            "",
+        ] {
+            let bot = app.browser_with_ua(if ua.is_empty() { " " } else { ua });
+            assert!(identity_cookie(&bot.get(&format!("/{q}")).await).is_none(), "{ua}");
+        }
+        let gpc = b
+            .client
+            .get(b.url(&format!("/{q}")))
+            .header("Sec-GPC", "1")
+            .send()
+            .await
+            .unwrap();
+        assert!(identity_cookie(&gpc).is_none());
+        let dnt = app.browser();
+        let res = dnt
+            .client
+            .get(dnt.url(&format!("/{q}")))
+            .header("DNT", "1")
+            .send()
+            .await
+            .unwrap();
+        assert!(identity_cookie(&res).is_some(), "DNT is honoured only with RESPECT_DNT");
+        assert_eq!(touch_count(&app).await, 1);
+    }
+);
+
+db_test!(
+    dnt_is_respected_when_configured,
+    config = |c| c.respect_dnt = true,
+    |app| {
+        let b = app.browser();
+        let res = b
+            .client
+            .get(b.url("/?utm_source=x"))
+            .header("DNT", "1")
+            .send()
+            .await
+            .unwrap();
+        assert!(identity_cookie(&res).is_none());
+        assert_eq!(touch_count(&app).await, 0);
+    }
+);
+
+db_test!(a_malformed_forged_or_unknown_cookie_is_harmless, |app| {
+    for value in [
+        "garbage",
+        "%00%ff",
+        "'; DROP TABLE identities; --",
+        &"a".repeat(4000),
+        "0123456789abcdef0123456789abcdef",
+    ] {
+        let b = app.browser();
+        b.set_cookie("tributary_id", value);
+        let res = b.get("/?utm_source=x").await;
+        assert_eq!(res.status(), 200, "{value}");
+        let new = identity_cookie(&res).expect("a fresh identity");
+        assert_ne!(new, value, "an unknown value is never adopted");
+    }
+    assert_eq!(identity_count(&app).await, 5);
+});
+
+db_test!(a_redirecting_landing_is_captured, |app| {
+    let b = app.browser();
+    let res = b.get("/account?utm_source=mail&utm_medium=email").await;
+    assert_eq!(res.status(), 303, "the visitor is sent to log in");
+    assert!(identity_cookie(&res).is_some());
+    let t = rows(&app, "SELECT path, channel FROM touchpoints", vec![]).await;
+    assert_eq!(t[0]["path"], "/account?utm_source=mail&utm_medium=email");
+    assert_eq!(t[0]["channel"], "email");
+});
+
+db_test!(an_over_long_value_is_dropped_and_the_rest_kept, |app| {
+    let b = app.browser();
+    let long = "x".repeat(201);
+    b.get(&format!("/?utm_source=ok&utm_campaign={long}")).await;
+    let t = rows(&app, "SELECT utm_source, utm_campaign FROM touchpoints", vec![]).await;
+    assert_eq!(t[0]["utm_source"], "ok");
+    assert!(t[0]["utm_campaign"].is_null());
+});
+
+db_test!(two_hundred_concurrent_new_visitors_each_get_their_own_identity, |app| {
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let b = app.browser();
+        tasks.push(tokio::spawn(async move {
+            let res = b.get(&format!("/?utm_source=visitor{i}")).await;
+            assert_eq!(res.status(), 200);
+            (i, identity_cookie(&res).expect("a cookie"))
+        }));
+    }
+    let mut seen = HashSet::new();
+    let mut results = Vec::new();
+    for t in tasks {
+        let (i, cookie) = t.await.unwrap();
+        assert!(seen.insert(cookie.clone()), "two visitors got the same identity");
+        results.push((i, cookie));
+    }
+    for (i, cookie) in results {
+        let sources = rows(
+            &app,
+            "SELECT t.utm_source FROM touchpoints t JOIN identities i ON i.id = t.identity_id WHERE i.public_id = ?",
+            vec![cookie.into()],
+        )
+        .await;
+        assert_eq!(sources.len(), 1);
+        assert_eq!(
+            sources[0]["utm_source"],
+            format!("visitor{i}"),
+            "the touch belongs to its own visitor"
+        );
+    }
+    assert_eq!(identity_count(&app).await, 200);
+    assert_eq!(touch_count(&app).await, 200);
+});
+
+db_test!(the_first_signup_promotes_the_anonymous_identity, |app| {
+    let b = app.browser();
+    let anon = identity_cookie(&b.get("/?utm_source=newsletter").await).unwrap();
+    let res = b.signup("promo@example.com", PASSWORD, "Promo").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        identity_cookie(&res).as_deref(),
+        Some(anon.as_str()),
+        "the cookie keeps naming it"
+    );
+    let ids = rows(
+        &app,
+        "SELECT i.public_id, u.email FROM identities i JOIN users u ON u.id = i.user_id",
+        vec![],
+    )
+    .await;
+    assert_eq!(ids.len(), 1);
+    assert_eq!(ids[0]["public_id"], anon.as_str());
+    assert_eq!(ids[0]["email"], "promo@example.com");
+});
+
+db_test!(a_second_devices_history_merges_into_the_account, |app| {
+    let laptop = app.browser();
+    laptop.get("/?utm_source=newsletter").await;
+    laptop.signup("merge@example.com", PASSWORD, "M").await;
+    let canonical = laptop.cookie("tributary_id").unwrap();
+    let phone = app.browser();
+    let phone_id = identity_cookie(&phone.get("/?utm_source=facebook&utm_medium=social").await).unwrap();
+    let res = phone.login("merge@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        identity_cookie(&res).as_deref(),
+        Some(canonical.as_str()),
+        "the phone's cookie now names the account's identity"
+    );
+    let on_canonical = scalar(
+        &app,
+        "SELECT COUNT(*) FROM touchpoints t JOIN identities i ON i.id = t.identity_id WHERE i.public_id = ?",
+        vec![canonical.clone().into()],
+    )
+    .await;
+    assert_eq!(on_canonical, 2, "both devices' touches are on the account");
+    let merged = rows(&app, "SELECT m.public_id AS merged, c.public_id AS into_id FROM identities m JOIN identities c ON c.id = m.merged_into_id", vec![]).await;
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0]["merged"], phone_id.as_str());
+    // A third device: the chain stays flat.
+    let tablet = app.browser();
+    tablet.get("/?utm_source=x").await;
+    tablet.login("merge@example.com", PASSWORD).await;
+    let deep = scalar(&app, "SELECT COUNT(*) FROM identities m JOIN identities p ON p.id = m.merged_into_id WHERE p.merged_into_id IS NOT NULL", vec![]).await;
+    assert_eq!(deep, 0, "no identity is merged into a merged identity");
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM identities WHERE merged_into_id IS NOT NULL",
+            vec![]
+        )
+        .await,
+        2
+    );
+    // Later landings on the phone go to the account's identity.
+    phone.get("/?utm_source=later").await;
+    let later = rows(
+        &app,
+        "SELECT i.public_id FROM touchpoints t JOIN identities i ON i.id = t.identity_id WHERE t.utm_source = ?",
+        vec!["later".into()],
+    )
+    .await;
+    assert_eq!(later[0]["public_id"], canonical.as_str());
+});
+
+db_test!(another_users_identity_is_never_merged, |app| {
+    let x = app.browser();
+    x.get("/?utm_source=x-source").await;
+    x.signup("x@example.com", PASSWORD, "X").await;
+    let x_identity = x.cookie("tributary_id").unwrap();
+    app.browser().signup("y@example.com", PASSWORD, "Y").await;
+    // Y logs in on X's computer, where X's cookie is still set.
+    let shared = app.browser();
+    shared.set_cookie("tributary_id", &x_identity);
+    let res = shared.login("y@example.com", PASSWORD).await;
+    let y_identity = identity_cookie(&res).expect("Y's own identity");
+    assert_ne!(y_identity, x_identity, "the cookie is replaced");
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM identities WHERE merged_into_id IS NOT NULL",
+            vec![]
+        )
+        .await,
+        0
+    );
+    let x_touches = scalar(
+        &app,
+        "SELECT COUNT(*) FROM touchpoints t JOIN identities i ON i.id = t.identity_id JOIN users u ON u.id = i.user_id WHERE u.email = ?",
+        vec!["x@example.com".into()],
+    )
+    .await;
+    assert_eq!(x_touches, 1, "X keeps X's history");
+});
+
+db_test!(logout_drops_the_identity_cookie, |app| {
+    let b = app.browser();
+    b.get("/?utm_source=x").await;
+    b.signup("bye@example.com", PASSWORD, "Bye").await;
+    let res = b.logout().await;
+    let cleared = set_cookies(&res)
+        .into_iter()
+        .find(|c| c.starts_with("tributary_id="))
+        .expect("a clearing cookie");
+    assert!(
+        cleared.starts_with("tributary_id=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    assert_eq!(b.cookie("tributary_id"), None);
+    // The next person on this computer starts afresh.
+    let next = identity_cookie(&b.get("/?utm_source=y").await).unwrap();
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM identities WHERE public_id = ? AND user_id IS NULL",
+            vec![next.into()]
+        )
+        .await,
+        1
+    );
+});
+
+db_test!(a_logged_in_user_without_a_cookie_is_tracked_on_their_identity, |app| {
+    let b = app.browser();
+    b.signup("nocookie@example.com", PASSWORD, "N").await;
+    let canonical = b.cookie("tributary_id").unwrap();
+    // Cookie deleted (or another device that logged in before tracking existed).
+    let fresh = app.browser();
+    fresh.set_cookie("tributary_session", &b.cookie("tributary_session").unwrap());
+    let res = fresh.get("/?utm_source=elsewhere").await;
+    assert_eq!(identity_cookie(&res).as_deref(), Some(canonical.as_str()));
+    assert_eq!(identity_count(&app).await, 1);
+});
+
+db_test!(twenty_concurrent_logins_leave_one_canonical_identity, |app| {
+    // An account made without any identity (as `tributary create-admin` makes one).
+    app::server::accounts::create_admin(&app.state.db, &app.state.config, "race@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let mut browsers = Vec::new();
+    for i in 0..20 {
+        let b = app.browser();
+        b.get(&format!("/?utm_source=device{i}")).await;
+        browsers.push(b);
+    }
+    let mut tasks = Vec::new();
+    for b in browsers {
+        tasks.push(tokio::spawn(async move {
+            b.login("race@example.com", PASSWORD).await.status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM identities WHERE user_id IS NOT NULL",
+            vec![]
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM identities WHERE merged_into_id IS NOT NULL",
+            vec![]
+        )
+        .await,
+        19
+    );
+    let canonical_touches = scalar(
+        &app,
+        "SELECT COUNT(*) FROM touchpoints t JOIN identities i ON i.id = t.identity_id WHERE i.user_id IS NOT NULL",
+        vec![],
+    )
+    .await;
+    assert_eq!(canonical_touches, 20);
+});
+
+db_test!(admins_browse_touchpoints_and_identities_as_text, |app| {
+    let admin = app.admin("ops@example.com").await;
+    let v = app.browser();
+    v.client
+        .get(v.url("/?utm_source=evil&utm_campaign=%3Cscript%3Ealert(1)%3C%2Fscript%3E"))
+        .header("Referer", "javascript:alert(1)//")
+        .send()
+        .await
+        .unwrap();
+    let g = app.browser();
+    g.client
+        .get(g.url("/?utm_source=google&utm_medium=cpc"))
+        .send()
+        .await
+        .unwrap();
+    g.signup("g@example.com", PASSWORD, "G").await;
+    let all = json(admin.get_json("/api/admin/touchpoints").await).await;
+    assert_eq!(all["total"], 2);
+    let filtered = json(admin.get_json("/api/admin/touchpoints?utm_source=google").await).await;
+    assert_eq!(filtered["total"], 1);
+    let identity_id = filtered["items"][0]["identity_id"].as_str().unwrap().to_string();
+    let none = json(admin.get_json("/api/admin/touchpoints?utm_medium=email").await).await;
+    assert_eq!(none["total"], 0);
+    let res = admin.get_json("/api/admin/touchpoints?from=yesterday").await;
+    assert_eq!(res.status(), 422);
+    let page = admin.get("/admin/touchpoints").await.text().await.unwrap();
+    assert!(!page.contains("href=\"javascript:"), "an http_referrer is never a link");
+    assert!(!page.contains("<script>alert(1)"), "values are escaped");
+    assert!(page.contains(&format!("/admin/identities/{identity_id}")));
+    let detail = json(admin.get_json(&format!("/api/admin/identity?id={identity_id}")).await).await;
+    assert_eq!(detail["user_email"], "g@example.com");
+    assert_eq!(detail["touches"].as_array().unwrap().len(), 1);
+    let html = admin
+        .get(&format!("/admin/identities/{identity_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("g@example.com"));
+    assert_eq!(admin.get_json("/api/admin/identity?id=999999").await.status(), 404);
+    // Members and visitors are refused.
+    let member = app.member("m@example.com").await;
+    assert_eq!(member.get_json("/api/admin/touchpoints").await.status(), 403);
+    assert_eq!(
+        member
+            .get_json(&format!("/api/admin/identity?id={identity_id}"))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(member.get("/admin/touchpoints").await.status(), 403);
+    let visitor = app.browser();
+    assert_eq!(visitor.get_json("/api/admin/touchpoints").await.status(), 401);
+    assert_eq!(visitor.get("/admin/touchpoints").await.status(), 303);
+});
