@@ -81,7 +81,7 @@ async function credited(page: Page): Promise<string[]> {
 test("the explorer switches models, compares all five, and drills into an explanation", async ({ page }, info) => {
   await logInDemoAdmin(page, info);
   await go(page, info, "/admin/attribution?range=30d&model=last_touch&group_by=source");
-  await expect(page.locator("#attribution-table tbody tr").first()).toBeVisible();
+  await expect(page.locator("#attribution-table[data-model='last_touch'] tbody tr").first()).toBeVisible();
   await expect(page.locator("svg#attribution-chart")).toBeVisible();
   const last = await credited(page);
   const total = await page.locator("#attribution-total").textContent();
@@ -90,7 +90,8 @@ test("the explorer switches models, compares all five, and drills into an explan
   await page.click("#explorer-form button[type=submit]");
   await page.waitForURL((u) => u.searchParams.get("model") === "linear");
   await ready(page, info);
-  await expect(page.locator("#attribution-table tbody tr").first()).toBeVisible();
+  // With JavaScript the router swaps the table in place: wait for the new one.
+  await expect(page.locator("#attribution-table[data-model='linear'] tbody tr").first()).toBeVisible();
   const linear = await credited(page);
   expect(linear).not.toEqual(last);
   // Every model credits the same conversions in all: the total is kept.

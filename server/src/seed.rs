@@ -58,14 +58,17 @@ impl Buffer {
         }
     }
 
-    async fn push(&mut self, db: &impl ConnectionTrait, row: Vec<Value>) -> Result<(), DbErr> {
+    /// Buffers a row. Nothing is written here: the caller flushes all its buffers
+    /// together, parents first, so a row never reaches the database before the rows
+    /// its foreign keys point at.
+    fn push(&mut self, row: Vec<Value>) {
         debug_assert_eq!(row.len(), self.columns.len());
         self.rows.extend(row);
         self.count += 1;
-        if self.rows.len() >= self.columns.len() * BATCH {
-            self.flush(db).await?;
-        }
-        Ok(())
+    }
+
+    fn full(&self) -> bool {
+        self.rows.len() >= self.columns.len() * BATCH
     }
 
     async fn flush(&mut self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
@@ -336,21 +339,16 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
         ],
     );
     for (i, (name, pattern, kind)) in CAMPAIGNS.iter().enumerate() {
-        campaigns
-            .push(
-                &txn,
-                vec![
-                    (campaign0 + 1 + i as i64).into(),
-                    (*name).into(),
-                    name.to_lowercase().into(),
-                    "Demo campaign".into(),
-                    (*pattern).into(),
-                    (*kind).into(),
-                    true.into(),
-                    start.into(),
-                ],
-            )
-            .await?;
+        campaigns.push(vec![
+            (campaign0 + 1 + i as i64).into(),
+            (*name).into(),
+            name.to_lowercase().into(),
+            "Demo campaign".into(),
+            (*pattern).into(),
+            (*kind).into(),
+            true.into(),
+            start.into(),
+        ]);
     }
     campaigns.flush(&txn).await?;
     let campaign_of = |code: &str| -> Option<i64> {
@@ -383,25 +381,20 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
     let mut next_link = link0;
     for c in REFERRER_CODES {
         next_link += 1;
-        links
-            .push(
-                &txn,
-                vec![
-                    next_link.into(),
-                    (*c).into(),
-                    c.to_string().into(),
-                    Option::<i64>::None.into(),
-                    (*c).into(),
-                    "/".into(),
-                    true.into(),
-                    campaign_of(c).into(),
-                    false.into(),
-                    true.into(),
-                    start.into(),
-                    start.into(),
-                ],
-            )
-            .await?;
+        links.push(vec![
+            next_link.into(),
+            (*c).into(),
+            c.to_string().into(),
+            Option::<i64>::None.into(),
+            (*c).into(),
+            "/".into(),
+            true.into(),
+            campaign_of(c).into(),
+            false.into(),
+            true.into(),
+            start.into(),
+            start.into(),
+        ]);
         link_ids.push((next_link, None));
     }
 
@@ -424,56 +417,46 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
     for n in 0..o.users {
         let id = user0 + 1 + n as i64;
         let created = rng.gen_range(start..end);
-        users
-            .push(
-                &txn,
-                vec![
-                    id.into(),
-                    format!("demo{n}.s{}@demo.example", o.seed).into(),
-                    format!("Demo User {n}").into(),
-                    hash.clone().into(),
-                    if n == 0 { "admin" } else { "member" }.into(),
-                    true.into(),
-                    0i64.into(),
-                    created.into(),
-                    Option::<i64>::None.into(),
-                ],
-            )
-            .await?;
+        users.push(vec![
+            id.into(),
+            format!("demo{n}.s{}@demo.example", o.seed).into(),
+            format!("Demo User {n}").into(),
+            hash.clone().into(),
+            if n == 0 { "admin" } else { "member" }.into(),
+            true.into(),
+            0i64.into(),
+            created.into(),
+            Option::<i64>::None.into(),
+        ]);
         next_link += 1;
         let personal = code(&mut rng);
-        links
-            .push(
-                &txn,
-                vec![
-                    next_link.into(),
-                    personal.clone().into(),
-                    personal.into(),
-                    Some(id).into(),
-                    "Personal".into(),
-                    "/".into(),
-                    true.into(),
-                    Option::<i64>::None.into(),
-                    true.into(),
-                    false.into(),
-                    created.into(),
-                    created.into(),
-                ],
-            )
-            .await?;
+        links.push(vec![
+            next_link.into(),
+            personal.clone().into(),
+            personal.into(),
+            Some(id).into(),
+            "Personal".into(),
+            "/".into(),
+            true.into(),
+            Option::<i64>::None.into(),
+            true.into(),
+            false.into(),
+            created.into(),
+            created.into(),
+        ]);
         link_ids.push((next_link, Some(id)));
         next_identity += 1;
-        identities
-            .push(
-                &txn,
-                vec![
-                    next_identity.into(),
-                    hex128(&mut rng).into(),
-                    Some(id).into(),
-                    created.into(),
-                ],
-            )
-            .await?;
+        identities.push(vec![
+            next_identity.into(),
+            hex128(&mut rng).into(),
+            Some(id).into(),
+            created.into(),
+        ]);
+        if users.full() || links.full() || identities.full() {
+            for b in [&mut users, &mut links, &mut identities] {
+                b.flush(&txn).await?;
+            }
+        }
     }
     out.users = o.users;
     for b in [&mut users, &mut links, &mut identities] {
@@ -543,17 +526,12 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
         let user = (o.users > 0 && rng.gen_ratio(1, 5)).then(|| user0 + 1 + rng.gen_range(0..o.users) as i64);
         let first_seen = rng.gen_range(start..end);
         if user.is_none() {
-            identities
-                .push(
-                    &txn,
-                    vec![
-                        identity.into(),
-                        hex128(&mut rng).into(),
-                        Option::<i64>::None.into(),
-                        first_seen.into(),
-                    ],
-                )
-                .await?;
+            identities.push(vec![
+                identity.into(),
+                hex128(&mut rng).into(),
+                Option::<i64>::None.into(),
+                first_seen.into(),
+            ]);
         }
         let identity = match user {
             // A user's touches belong to their canonical identity.
@@ -574,53 +552,43 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
                 let click_ids = a
                     .click_id
                     .map(|k| format!("{{\"{k}\":\"{}\"}}", &hex128(&mut rng)[..16]));
-                touches
-                    .push(
-                        &txn,
-                        vec![
-                            identity.into(),
-                            at.into(),
-                            link.map(|l| l.0).into(),
-                            "/".into(),
-                            a.referrer.into(),
-                            a.referrer
-                                .and_then(|r| url::Url::parse(r).ok())
-                                .and_then(|u| u.host_str().map(str::to_string))
-                                .into(),
-                            a.utm_source.into(),
-                            a.utm_medium.into(),
-                            campaign.into(),
-                            Value::from(None::<String>),
-                            Value::from(None::<String>),
-                            Value::from(None::<String>),
-                            click_ids.into(),
-                            Value::from(None::<String>),
-                            a.source.into(),
-                            a.medium.into(),
-                            a.channel.into(),
-                            rng.r#gen::<i64>().into(),
-                        ],
-                    )
-                    .await?;
+                touches.push(vec![
+                    identity.into(),
+                    at.into(),
+                    link.map(|l| l.0).into(),
+                    "/".into(),
+                    a.referrer.into(),
+                    a.referrer
+                        .and_then(|r| url::Url::parse(r).ok())
+                        .and_then(|u| u.host_str().map(str::to_string))
+                        .into(),
+                    a.utm_source.into(),
+                    a.utm_medium.into(),
+                    campaign.into(),
+                    Value::from(None::<String>),
+                    Value::from(None::<String>),
+                    Value::from(None::<String>),
+                    click_ids.into(),
+                    Value::from(None::<String>),
+                    a.source.into(),
+                    a.medium.into(),
+                    a.channel.into(),
+                    rng.r#gen::<i64>().into(),
+                ]);
                 if let Some((link_id, owner)) = link
                     && owner != user
                 {
-                    responses
-                        .push(
-                            &txn,
-                            vec![
-                                hex128(&mut rng).into(),
-                                link_id.into(),
-                                Some(identity).into(),
-                                user.into(),
-                                "RESPONDED".into(),
-                                Value::from(None::<String>),
-                                "Mozilla/5.0 (demo)".into(),
-                                "203.0.113.0".into(),
-                                at.into(),
-                            ],
-                        )
-                        .await?;
+                    responses.push(vec![
+                        hex128(&mut rng).into(),
+                        link_id.into(),
+                        Some(identity).into(),
+                        user.into(),
+                        "RESPONDED".into(),
+                        Value::from(None::<String>),
+                        "Mozilla/5.0 (demo)".into(),
+                        "203.0.113.0".into(),
+                        at.into(),
+                    ]);
                     out.responses += 1;
                 }
             }
@@ -641,25 +609,20 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
                 _ => (true, false),
             };
             order += 1;
-            conversions
-                .push(
-                    &txn,
-                    vec![
-                        Some(identity).into(),
-                        user.into(),
-                        event.into(),
-                        value.into(),
-                        currency.into(),
-                        "{}".into(),
-                        (event == "purchase").then_some("order").into(),
-                        (event == "purchase").then(|| format!("demo-{order}")).into(),
-                        confirmed.into(),
-                        active.into(),
-                        at.min(end).into(),
-                        at.min(end).into(),
-                    ],
-                )
-                .await?;
+            conversions.push(vec![
+                Some(identity).into(),
+                user.into(),
+                event.into(),
+                value.into(),
+                currency.into(),
+                "{}".into(),
+                (event == "purchase").then_some("order").into(),
+                (event == "purchase").then(|| format!("demo-{order}")).into(),
+                confirmed.into(),
+                active.into(),
+                at.min(end).into(),
+                at.min(end).into(),
+            ]);
             made += 1;
             if made.is_multiple_of(10_000) {
                 bar.set_position(made);
@@ -668,11 +631,16 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
                 break;
             }
         }
-        // Commit every so often: large transactions, bounded memory and WAL.
-        if visitors.is_multiple_of(20_000) {
+        // Parents first: identities before the rows that point at them. A visitor adds
+        // at most a dozen rows, so a batch stays far below SQLite's parameter limit.
+        let commit = visitors.is_multiple_of(20_000);
+        if commit || identities.full() || touches.full() || responses.full() || conversions.full() {
             for b in [&mut identities, &mut touches, &mut responses, &mut conversions] {
                 b.flush(&txn).await?;
             }
+        }
+        // Commit every so often: large transactions, bounded memory and WAL.
+        if commit {
             txn.commit().await?;
             txn = conn.begin().await?;
         }
@@ -686,6 +654,9 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
     out.touchpoints = touches.count;
     out.conversions = conversions.count;
 
+    // Fresh statistics first: without them PostgreSQL plans the correlated updates
+    // below as if the tables were empty (27 s instead of 0.2 s for 4,000 conversions).
+    conn.execute_unprepared("ANALYZE").await?;
     // Sign-ups credited to links: users referred by the link of a click.
     conn.execute(stmt(
         conn.get_database_backend(),

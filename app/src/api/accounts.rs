@@ -135,5 +135,12 @@ pub async fn current_user() -> Result<Option<UserDto>, AppError> {
 pub async fn take_flash(form: String) -> Result<Option<FormFlash>, AppError> {
     use crate::server::{accounts, state};
     let session = state::session()?;
-    Ok(accounts::session::take_flash(&session, &form).await)
+    let taken = state::parts()?
+        .extensions
+        .get::<accounts::session::TakenFlashes>()
+        .cloned();
+    Ok(match taken {
+        Some(taken) => taken.take(&session, &form).await,
+        None => accounts::session::take_flash(&session, &form).await,
+    })
 }

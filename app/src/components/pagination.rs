@@ -30,5 +30,12 @@ pub fn ExportLink(table: &'static str) -> impl IntoView {
         q.remove("page");
         format!("/admin/export/{table}.csv{}", q.to_query_string())
     };
-    view! { <a class="export small" href=href download>"Export CSV"</a> }
+    view! { <a class="export small" href=href download rel="external">"Export CSV"</a> }
+}
+
+/// A link to a CSV export. `download` (and `rel="external"`) keep the client-side
+/// router from treating it as a page of the app.
+#[component]
+pub fn CsvLink(#[prop(into)] href: String) -> impl IntoView {
+    view! { <a class="export small" href=href download rel="external">"CSV"</a> }
 }

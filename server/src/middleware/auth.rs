@@ -28,6 +28,8 @@ pub async fn current_user(State(state): State<AppState>, mut req: Request, next:
         _ => None,
     };
     req.extensions_mut().insert(CurrentUser(user));
+    req.extensions_mut()
+        .insert(app::server::accounts::session::TakenFlashes::default());
     next.run(req).await
 }
 

@@ -546,6 +546,45 @@ db_test!(api_keys_are_required_and_revocable, |app| {
     assert_eq!(member.get("/admin/api-keys").await.status(), 403);
 });
 
+db_test!(without_javascript_a_new_key_is_shown_once_on_the_admin_page, |app| {
+    let admin = app.admin("boss@example.com").await;
+    let res = admin
+        .post_html_form(
+            "/api/admin/api-keys/create",
+            "/admin/api-keys",
+            &[("name", "Shop backend")],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    // The admin layout renders the page more than once while it resolves: the notice
+    // must survive that, and still be shown only once.
+    let page = admin.get("/admin/api-keys").await.text().await.unwrap();
+    let notice = page
+        .split("class=\"alert alert-ok new-key\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no notice on the page"));
+    let secret = notice.rsplit(": ").next().unwrap().trim();
+    assert!(secret.starts_with("tb_") && secret.len() > 40, "{notice}");
+    let api = Api::with_key(&app, secret);
+    assert_eq!(api.post("/conversions", json!({"event": "x"})).await.status(), 201);
+    let again = admin.get("/admin/api-keys").await.text().await.unwrap();
+    assert!(!again.contains(secret), "the secret is shown once");
+
+    // A bad name comes back as a field error, with the value kept.
+    let long = "n".repeat(300);
+    admin
+        .post_html_form("/api/admin/api-keys/create", "/admin/api-keys", &[("name", &long)])
+        .await;
+    let page = admin.get("/admin/api-keys").await.text().await.unwrap();
+    let error = page
+        .split("id=\"name-error\" role=\"alert\" class=\"field-error\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_default();
+    assert!(!error.is_empty(), "a field error for the name");
+});
+
 db_test!(bodies_over_64_kb_are_refused, |app| {
     let api = Api::new(&app).await;
     let huge = json!({"event": "x", "custom_data": {"blob": "x".repeat(70_000)}});

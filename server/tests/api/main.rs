@@ -9,4 +9,5 @@ mod campaigns;
 mod conversions;
 mod dashboards;
 mod links;
+mod seed;
 mod tracking;

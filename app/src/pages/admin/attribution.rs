@@ -3,6 +3,7 @@
 
 use crate::api::explorer::{explain_conversion, explorer_compare, explorer_drill, explorer_report};
 use crate::components::charts::BarChart;
+use crate::components::pagination::CsvLink;
 use crate::components::pagination::Pagination;
 use crate::components::range::RangePicker;
 use crate::dto::{ExplorerParams, RangeDto};
@@ -160,7 +161,8 @@ pub fn AdminAttributionPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let p = params.get_untracked();
-                let is_compare = compare.get_untracked();
+                // Tracked: "compare all five" changes only `view`, which `data` does not depend on.
+                let is_compare = compare.get();
                 let q = params_query(&p);
                 match data.await {
                     Err(e) => view! { <p class="alert alert-error" role="alert">{e.message}</p> }.into_any(),
@@ -173,7 +175,7 @@ pub fn AdminAttributionPage() -> impl IntoView {
                         let body = if is_compare {
                             match compared.await {
                                 Some(Ok(c)) => view! {
-                                    <p><A href=table_href>"← Back to one model"</A>" · "<a href=format!("/admin/export/compare.csv?{q}")>"CSV"</a></p>
+                                    <p><A href=table_href>"← Back to one model"</A>" · "<CsvLink href=format!("/admin/export/compare.csv?{q}")/></p>
                                     <div class="table-wrap">
                                         <table class="table" id="compare-table">
                                             <thead><tr><th>{d.group_by.clone()}</th>
@@ -193,14 +195,15 @@ pub fn AdminAttributionPage() -> impl IntoView {
                         } else {
                             let bars: Vec<(String, f64)> = d.report.items.iter().take(15).map(|r| (r.key.clone(), r.conversions)).collect();
                             let total: f64 = d.report.items.iter().map(|r| r.conversions).sum();
+                            let model = meta.model.clone();
                             view! {
                                 <p>
                                     <A href=compare_href attr:id="compare-link">"Compare all five models"</A>
-                                    " · "<a href=format!("/admin/export/attribution.csv?{q}")>"CSV"</a>
+                                    " · "<CsvLink href=format!("/admin/export/attribution.csv?{q}")/>
                                 </p>
                                 <BarChart id="attribution-chart" rows=bars unit="credited conversions"/>
                                 <div class="table-wrap">
-                                    <table class="table" id="attribution-table">
+                                    <table class="table" id="attribution-table" data-model=model>
                                         <thead><tr><th>{d.group_by.clone()}</th><th class="num">"Credited conversions"</th><th class="num">"Credited value"</th><th></th></tr></thead>
                                         <tbody>
                                             {d.report.items.into_iter().map(|r| {
@@ -270,7 +273,7 @@ pub fn AdminDrillPage() -> impl IntoView {
                         view! {
                             <p><A href=back>"← Explorer"</A></p>
                             <h1>{format!("Conversions credited to {k}")}</h1>
-                            <p><a href=format!("/admin/export/drill.csv?key={}&{q}", urlencode(&k))>"CSV"</a></p>
+                            <p><CsvLink href=format!("/admin/export/drill.csv?key={}&{q}", urlencode(&k))/></p>
                             <div class="table-wrap">
                                 <table class="table" id="drill-table">
                                     <thead><tr><th>"When"</th><th>"Event"</th><th class="num">"Value"</th><th class="num">"Share"</th><th></th></tr></thead>

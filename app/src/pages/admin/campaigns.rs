@@ -7,8 +7,8 @@ use crate::api::campaigns::{
 use crate::api::dashboards::{get_campaign_page, get_campaigns_performance};
 use crate::components::charts::{LineChart, Sparkline};
 use crate::components::forms::{Field, FormAlert, field_error, form_error};
-use crate::components::pagination::ExportLink;
 use crate::components::pagination::Pagination;
+use crate::components::pagination::{CsvLink, ExportLink};
 use crate::components::range::RangePicker;
 use crate::dto::CampaignPerformance;
 use crate::dto::{CampaignDto, FormFlash};
@@ -67,7 +67,7 @@ pub fn AdminCampaignsPage() -> impl IntoView {
                         let q = perf.range.query.clone();
                         view! {
                             <RangePicker range=perf.range.clone() base="/admin/campaigns"/>
-                            <p><a href=format!("/admin/export/campaigns.csv?{q}")>"CSV"</a></p>
+                            <p><CsvLink href=format!("/admin/export/campaigns.csv?{q}")/></p>
                             {if perf.campaigns.is_empty() {
                                 view! { <p class="muted">"No campaigns yet."</p> }.into_any()
                             } else {

@@ -1,6 +1,7 @@
 //! `/admin/leaderboard`, `/admin/users/:id` and `/admin/utm`.
 
 use crate::api::dashboards::{build_utm, get_leaderboard, get_user_detail};
+use crate::components::pagination::CsvLink;
 use crate::components::range::RangePicker;
 use crate::dto::LeaderRow;
 use leptos::prelude::*;
@@ -26,7 +27,7 @@ fn Board(
 ) -> impl IntoView {
     view! {
         <section class="board">
-            <h3>{title}" "<a class="small" href=export>"CSV"</a></h3>
+            <h3>{title}" "<CsvLink href=export/></h3>
             <table class="table" id=id>
                 <thead><tr><th>{if users { "Referring user" } else { "Link" }}</th><th class="num">"Sign-ups"</th><th class="num">"Conversions"</th><th class="num">"Value"</th></tr></thead>
                 <tbody>

@@ -2,6 +2,7 @@
 
 use crate::api::dashboards::get_overview;
 use crate::components::charts::LineChart;
+use crate::components::pagination::CsvLink;
 use crate::components::range::RangePicker;
 use crate::dto::{Kpi, TopTable};
 use leptos::prelude::*;
@@ -74,7 +75,7 @@ fn TopTableView(table: TopTable, query: String, currency: String) -> impl IntoVi
     };
     view! {
         <section class="top-table" data-dimension=table.dimension.clone()>
-            <h3>{table.title.clone()}" "<a class="small" href=export>"CSV"</a></h3>
+            <h3>{table.title.clone()}" "<CsvLink href=export/></h3>
             <div class="two-col">
                 <table class="table">
                     <caption>"By conversions"</caption>

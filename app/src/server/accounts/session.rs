@@ -139,6 +139,27 @@ pub async fn set_flash(session: &Session, form: &str, flash: FormFlash) -> Resul
     session.insert(&format!("{FLASH_PREFIX}{form}"), flash).await
 }
 
+/// The one-time messages taken during one request. A page can be rendered more than
+/// once while its resources resolve (a parent `Suspense` re-runs its children), and
+/// each render asks for the message again: the first ask removes it from the session,
+/// the later ones get the same answer from here. Shared by the request's clones of
+/// `Parts` (the middleware inserts one per request).
+#[derive(Clone, Default)]
+pub struct TakenFlashes(std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, Option<FormFlash>>>>);
+
+impl TakenFlashes {
+    /// `take_flash`, at most once per form and request.
+    pub async fn take(&self, session: &Session, form: &str) -> Option<FormFlash> {
+        let mut taken = self.0.lock().await;
+        if let Some(flash) = taken.get(form) {
+            return flash.clone();
+        }
+        let flash = take_flash(session, form).await;
+        taken.insert(form.to_string(), flash.clone());
+        flash
+    }
+}
+
 /// The form's one-time message, removed as it is read. Reads nothing from the
 /// store when the visitor has no session cookie.
 pub async fn take_flash(session: &Session, form: &str) -> Option<FormFlash> {
