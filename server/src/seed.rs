@@ -540,10 +540,14 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
         };
         let n_conversions = if rng.gen_ratio(1, 4) { 2 } else { 1 };
         let mut at = first_seen;
-        for _ in 0..n_conversions {
+        'visit: for _ in 0..n_conversions {
             let n_touches = rng.gen_range(1..=5);
             for _ in 0..n_touches {
                 at += rng.gen_range(10 * MINUTE..6 * DAY);
+                if at > end {
+                    // Nothing in the future: this visitor has not come back (yet).
+                    break 'visit;
+                }
                 let a = pick(&mut rng);
                 let campaign = a
                     .utm_source
@@ -593,6 +597,10 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
                 }
             }
             at += rng.gen_range(MINUTE..3 * DAY);
+            if at > end {
+                // Touched but not converted by the end of the data.
+                break 'visit;
+            }
             let roll = rng.gen_range(0..100);
             let (event, value, currency) = if roll < 60 {
                 let cents = rng.gen_range(500..30_000i64);
@@ -620,8 +628,8 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
                 (event == "purchase").then(|| format!("demo-{order}")).into(),
                 confirmed.into(),
                 active.into(),
-                at.min(end).into(),
-                at.min(end).into(),
+                at.into(),
+                at.into(),
             ]);
             made += 1;
             if made.is_multiple_of(10_000) {
