@@ -256,7 +256,7 @@ pub async fn write_all(db: &Database, jobs: &[&WriteJob]) -> Result<Vec<WriteOut
             touch_recorded: false,
         })
         .collect();
-    let mut plain: Vec<usize> = Vec::new();
+    let mut plain = Vec::new(); // (job, identity, touch)
     let mut seen: HashSet<(i64, i64)> = HashSet::new();
     for (i, j) in jobs.iter().enumerate() {
         let (Some(touch), Some(identity_id)) = (&j.touch, outcomes[i].identity_id) else {
@@ -281,35 +281,34 @@ pub async fn write_all(db: &Database, jobs: &[&WriteJob]) -> Result<Vec<WriteOut
                 let res = txn.execute(stmt(b, &sql, values)).await?;
                 outcomes[i].touch_recorded = res.rows_affected() > 0;
             }
-            _ => plain.push(i),
+            _ => plain.push((i, identity_id, touch)),
         }
     }
     if !plain.is_empty() {
         let values: Vec<Value> = plain
             .iter()
-            .flat_map(|&i| {
-                touch_values(
-                    outcomes[i].identity_id.unwrap_or_default(),
-                    jobs[i].touch.as_ref().expect("touch"),
-                )
-            })
+            .flat_map(|&(_, identity_id, touch)| touch_values(identity_id, touch))
             .collect();
         let sql = format!(
             "INSERT INTO touchpoints ({TOUCH_COLUMNS}) VALUES {}",
             value_rows(plain.len(), TOUCH_COLUMN_COUNT)
         );
         txn.execute(stmt(b, &sql, values)).await?;
-        for i in plain {
+        for (i, _, _) in plain {
             outcomes[i].touch_recorded = true;
         }
     }
 
     // 3. Responses.
-    let responses: Vec<usize> = (0..jobs.len()).filter(|&i| jobs[i].response.is_some()).collect();
+    let responses: Vec<(usize, _)> = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| j.response.as_ref().map(|r| (i, r)))
+        .collect();
     if !responses.is_empty() {
         let values: Vec<Value> = responses
             .iter()
-            .flat_map(|&i| response_values(outcomes[i].identity_id, jobs[i].response.as_ref().expect("response")))
+            .flat_map(|&(i, r)| response_values(outcomes[i].identity_id, r))
             .collect();
         let sql = format!(
             "INSERT INTO responses ({RESPONSE_COLUMNS}) VALUES {}",

@@ -192,12 +192,12 @@ fn check(config: &Config, event: &str, o: &RecordOptions) -> Result<Checked, Con
     if idempotency_key.as_ref().is_some_and(|k| k.len() > 255) {
         errors.push(("idempotency_key", "Idempotency keys are at most 255 characters.".into()));
     }
-    if !errors.is_empty() {
+    let (Some(currency), true) = (currency, errors.is_empty()) else {
         return Err(ConversionError::Invalid(errors));
-    }
+    };
     Ok(Checked {
         event: event.unwrap_or_default(),
-        currency: currency.expect("checked above"),
+        currency,
         value_minor,
         custom_data,
         source,
