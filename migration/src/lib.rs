@@ -11,6 +11,7 @@ mod m20261121_000001_accounts;
 mod m20261121_000002_links;
 mod m20261121_000003_tracking;
 mod m20261121_000004_conversions;
+mod m20261121_000005_partial_indexes;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_links::Migration),
             Box::new(m20261121_000003_tracking::Migration),
             Box::new(m20261121_000004_conversions::Migration),
+            Box::new(m20261121_000005_partial_indexes::Migration),
         ]
     }
 }

@@ -7,7 +7,8 @@
 //! cargo bench -p server --bench http -- clicks --db all    # /r/<code> vs a bare axum 302
 //! ```
 //! Options: `--db sqlite|postgres|all` (default sqlite), `--seconds N` (default 10),
-//! `--connections N` (default 32). PostgreSQL is `TEST_PG_ADMIN_URL`
+//! `--connections N` (default 32). `BENCH_CONTROL=1` adds, to `landings`, a landing with
+//! an untracked query string (the page's own cost of a query, without capture). PostgreSQL is `TEST_PG_ADMIN_URL`
 //! (default postgres://postgres@127.0.0.1:5432/postgres); a fresh database is made
 //! and dropped.
 
@@ -322,6 +323,15 @@ fn main() {
                     Arc::new(|n| format!("/?utm_source=bench&utm_medium=cpc&utm_campaign=c{}", n % 97)),
                 );
                 println!("{}", utm.line("UTM landing GET /?utm_..."));
+                if std::env::var("BENCH_CONTROL").is_ok() {
+                    let q = load(
+                        r.addr,
+                        a.connections,
+                        a.seconds,
+                        Arc::new(|n| format!("/?page=bench&sort=cpc&q=c{}", n % 97)),
+                    );
+                    println!("{}", q.line("untracked query GET /?page=..."));
+                }
                 println!("UTM / plain throughput: {:.0}%", 100.0 * utm.rps() / plain.rps());
                 let touches = count(&rt, &r, "SELECT COUNT(*) FROM touchpoints");
                 let ok = utm.statuses.get(&200).copied().unwrap_or(0);

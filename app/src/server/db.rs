@@ -11,7 +11,7 @@
 use sea_orm::{DatabaseConnection, SqlxPostgresConnector, SqlxSqliteConnector};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{Connection, PgPool, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -86,14 +86,20 @@ impl Database {
             })?;
         }
         // Open the writer first: it creates the file and switches it to WAL.
+        // A local file cannot hang up: no ping before each use of a connection.
+        // The writer never checkpoints: `checkpointer` does, beside it.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.clone())
+            .connect_with(opts.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
+        let checkpoints = SqliteConnection::connect_with(&opts).await?;
+        tokio::spawn(checkpointer(checkpoints, write.clone()));
         let read = SqlitePoolOptions::new()
             .max_connections(max_connections.max(2))
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts.read_only(false))
             .await?;
@@ -102,6 +108,26 @@ impl Database {
             write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write.clone()),
             pools: Pools::Sqlite { read, write },
         })
+    }
+
+    /// The same database through a new PostgreSQL pool of `connections` (made lazily,
+    /// in the runtime that first uses them). SQLite handles are returned as they are.
+    pub fn with_own_postgres_pool(&self, connections: u32) -> Database {
+        match &self.pools {
+            Pools::Postgres(pool) => {
+                let own = PgPoolOptions::new()
+                    .max_connections(connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy_with((*pool.connect_options()).clone());
+                let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(own.clone());
+                Database {
+                    read: conn.clone(),
+                    write: conn,
+                    pools: Pools::Postgres(own),
+                }
+            }
+            Pools::Sqlite { .. } => self.clone(),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -134,4 +160,33 @@ impl Database {
             Pools::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// WAL frames after which a checkpoint may make the writer wait (about 80 MB).
+const WAL_FRAMES_LIMIT: i64 = 20_000;
+
+/// Copies the WAL back into the database file from a connection of its own, so that
+/// a commit on the hot paths never pays for a checkpoint (and its fsync). PASSIVE
+/// checkpoints never wait for the writer; if a steady stream of writes keeps the WAL
+/// from ever being reset, a RESTART checkpoint (which waits for the writer once)
+/// bounds it. Ends when the writer's pool is closed.
+async fn checkpointer(mut conn: SqliteConnection, write: SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !write.is_closed() {
+        tick.tick().await;
+        let frames = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut conn)
+            .await;
+        match frames {
+            Ok((_, log, _)) if log > WAL_FRAMES_LIMIT => {
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&mut conn).await {
+                    tracing::warn!(error = %e, "WAL checkpoint (RESTART) failed");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        }
+    }
+    let _ = conn.close().await;
 }

@@ -19,8 +19,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower_sessions::Session;
 
+/// Cloned by every extractor and middleware of every request, so it is one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub db: Database,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
@@ -64,7 +74,7 @@ impl AppState {
         let writer = Writer::start(db.clone());
         let bots = Arc::new(BotFilter::new(&config.extra_bot_patterns));
         let links = Arc::new(LinkCache::new(config.referral_case_sensitive));
-        AppState {
+        AppState(Arc::new(Shared {
             db,
             config: Arc::new(config),
             leptos_options,
@@ -72,7 +82,7 @@ impl AppState {
             writer,
             bots,
             links,
-        }
+        }))
     }
 }
 

@@ -10,15 +10,17 @@
 //! If a batch fails, its jobs are retried one by one, so that one bad job cannot fail
 //! the others.
 
-use crate::server::db::Database;
-use crate::server::sql::{stmt, value_rows};
+use crate::server::db::{Backend, Database, Pools};
+use crate::server::sql::value_rows;
 use crate::server::tracking::params::TrackedParams;
-use sea_orm::{ConnectionTrait, DbErr, TransactionTrait, Value};
-use std::collections::{HashMap, HashSet};
+use sea_orm::DbErr;
+use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 const MAX_BATCH: usize = 128;
+/// PostgreSQL connections of the writer (its own pool).
+const WRITER_CONNECTIONS: u32 = 4;
 
 #[derive(Debug, Clone)]
 pub enum IdentityRef {
@@ -70,12 +72,6 @@ pub struct WriteJob {
     pub dedupe_ms: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WriteOutcome {
-    pub identity_id: Option<i64>,
-    pub touch_recorded: bool,
-}
-
 #[derive(Debug, thiserror::Error, Clone)]
 pub enum WriteError {
     #[error("database error: {0}")]
@@ -84,7 +80,7 @@ pub enum WriteError {
     Stopped,
 }
 
-type Reply = oneshot::Sender<Result<WriteOutcome, WriteError>>;
+type Reply = oneshot::Sender<Result<(), WriteError>>;
 
 /// The handle requests submit jobs to. Cloning it is cheap.
 #[derive(Clone)]
@@ -94,65 +90,72 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the workers: one on SQLite (it has one writer anyway), several on
-    /// PostgreSQL so that commits overlap.
+    /// PostgreSQL, with connections of their own, so that commits overlap and a batch
+    /// never waits for a connection behind the requests' queries. They stop when the
+    /// last `Writer` handle is dropped. (A thread of their own, tried, was slower: each
+    /// reply then wakes a request task from outside its runtime.)
     pub fn start(db: Database) -> Writer {
         let (tx, rx) = mpsc::channel::<(WriteJob, Reply)>(8192);
-        let rx = Arc::new(Mutex::new(rx));
-        let workers = match db.backend() {
-            crate::server::db::Backend::Sqlite => 1,
-            crate::server::db::Backend::Postgres => 4,
-        };
-        for _ in 0..workers {
-            let rx = rx.clone();
-            let db = db.clone();
-            tokio::spawn(async move {
-                loop {
-                    let mut batch = Vec::with_capacity(MAX_BATCH);
-                    {
-                        let mut rx = rx.lock().await;
-                        match rx.recv().await {
-                            Some(first) => batch.push(first),
-                            None => return,
-                        }
-                        while batch.len() < MAX_BATCH {
-                            match rx.try_recv() {
-                                Ok(more) => batch.push(more),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    tracing::debug!(jobs = batch.len(), "write batch");
-                    run_batch(&db, batch).await;
-                    tracing::debug!("write batch done");
-                }
-            });
-        }
+        tokio::spawn(run_workers(db, rx));
         Writer { tx }
     }
 
     /// Writes `job` and returns once it is committed.
-    pub async fn submit(&self, job: WriteJob) -> Result<WriteOutcome, WriteError> {
+    pub async fn submit(&self, job: WriteJob) -> Result<(), WriteError> {
         let (reply, wait) = oneshot::channel();
         self.tx.send((job, reply)).await.map_err(|_| WriteError::Stopped)?;
         wait.await.map_err(|_| WriteError::Stopped)?
     }
 }
 
+async fn run_workers(db: Database, rx: mpsc::Receiver<(WriteJob, Reply)>) {
+    let (db, workers) = match db.backend() {
+        Backend::Sqlite => (db, 1),
+        Backend::Postgres => (db.with_own_postgres_pool(WRITER_CONNECTIONS), WRITER_CONNECTIONS),
+    };
+    let rx = Arc::new(Mutex::new(rx));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let rx = rx.clone();
+        let db = db.clone();
+        tasks.spawn(async move {
+            loop {
+                let mut batch = Vec::with_capacity(MAX_BATCH);
+                {
+                    let mut rx = rx.lock().await;
+                    match rx.recv().await {
+                        Some(first) => batch.push(first),
+                        None => return,
+                    }
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(more) => batch.push(more),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                run_batch(&db, batch).await;
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    if db.backend() == Backend::Postgres {
+        db.close().await;
+    }
+}
+
 async fn run_batch(db: &Database, batch: Vec<(WriteJob, Reply)>) {
     let jobs: Vec<&WriteJob> = batch.iter().map(|(j, _)| j).collect();
     match write_all(db, &jobs).await {
-        Ok(outcomes) => {
-            for ((_, reply), outcome) in batch.into_iter().zip(outcomes) {
-                let _ = reply.send(Ok(outcome));
+        Ok(()) => {
+            for (_, reply) in batch {
+                let _ = reply.send(Ok(()));
             }
         }
         Err(e) if batch.len() > 1 => {
             tracing::warn!(error = %e, jobs = batch.len(), "a write batch failed; retrying its jobs one by one");
             for (job, reply) in batch {
-                let result = write_all(db, &[&job])
-                    .await
-                    .map(|mut o| o.remove(0))
-                    .map_err(|e| WriteError::Db(e.to_string()));
+                let result = write_all(db, &[&job]).await.map_err(|e| WriteError::Db(e.to_string()));
                 let _ = reply.send(result);
             }
         }
@@ -164,60 +167,138 @@ async fn run_batch(db: &Database, batch: Vec<(WriteJob, Reply)>) {
     }
 }
 
-const TOUCH_COLUMNS: &str = "identity_id, created_at, link_id, path, http_referrer, referrer_host, utm_source, utm_medium, \
-     utm_campaign, utm_term, utm_content, utm_id, click_ids, extra_params, source, medium, channel, fingerprint";
-const TOUCH_COLUMN_COUNT: usize = 18;
+/// One bound value of a batch.
+#[derive(Debug, Clone)]
+enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
 
-fn touch_values(identity_id: i64, t: &TouchRow) -> [Value; TOUCH_COLUMN_COUNT] {
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+impl From<&Option<String>> for Arg {
+    fn from(v: &Option<String>) -> Self {
+        Arg::Text(v.clone())
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+
+/// The touchpoint columns after `identity_id`, in the order of `touch_args`.
+const TOUCH_COLUMNS: [&str; 17] = [
+    "created_at",
+    "link_id",
+    "path",
+    "http_referrer",
+    "referrer_host",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "utm_id",
+    "click_ids",
+    "extra_params",
+    "source",
+    "medium",
+    "channel",
+    "fingerprint",
+];
+
+fn touch_args(t: &TouchRow) -> [Arg; 17] {
     let p = &t.params;
     [
-        identity_id.into(),
         t.created_at.into(),
         t.link_id.into(),
-        t.path.clone().into(),
-        t.http_referrer.clone().into(),
-        t.referrer_host.clone().into(),
-        p.utm_source.clone().into(),
-        p.utm_medium.clone().into(),
-        p.utm_campaign.clone().into(),
-        p.utm_term.clone().into(),
-        p.utm_content.clone().into(),
-        p.utm_id.clone().into(),
+        (&t.path).into(),
+        (&t.http_referrer).into(),
+        (&t.referrer_host).into(),
+        (&p.utm_source).into(),
+        (&p.utm_medium).into(),
+        (&p.utm_campaign).into(),
+        (&p.utm_term).into(),
+        (&p.utm_content).into(),
+        (&p.utm_id).into(),
         p.click_ids_json().into(),
         p.extra_json().into(),
-        t.source.clone().into(),
-        t.medium.clone().into(),
-        t.channel.clone().into(),
+        (&t.source).into(),
+        (&t.medium).into(),
+        (&t.channel).into(),
         t.fingerprint.into(),
     ]
 }
 
-const RESPONSE_COLUMNS: &str = "public_id, link_id, identity_id, user_id, action, target_type, target_id, http_referrer, \
-     user_agent, client_ip, created_at";
-const RESPONSE_COLUMN_COUNT: usize = 11;
+/// The response columns after `identity_id`, in the order of `response_args`.
+const RESPONSE_COLUMNS: [&str; 10] = [
+    "public_id",
+    "link_id",
+    "user_id",
+    "action",
+    "target_type",
+    "target_id",
+    "http_referrer",
+    "user_agent",
+    "client_ip",
+    "created_at",
+];
 
-fn response_values(identity_id: Option<i64>, r: &ResponseRow) -> [Value; RESPONSE_COLUMN_COUNT] {
+fn response_args(r: &ResponseRow) -> [Arg; 10] {
     [
-        r.public_id.clone().into(),
+        (&r.public_id).into(),
         r.link_id.into(),
-        identity_id.into(),
         r.user_id.into(),
-        r.action.clone().into(),
-        r.target_type.clone().into(),
-        r.target_id.clone().into(),
-        r.http_referrer.clone().into(),
-        r.user_agent.clone().into(),
-        r.client_ip.clone().into(),
+        (&r.action).into(),
+        (&r.target_type).into(),
+        (&r.target_id).into(),
+        (&r.http_referrer).into(),
+        (&r.user_agent).into(),
+        (&r.client_ip).into(),
         r.created_at.into(),
     ]
 }
 
-/// Writes the jobs in one transaction and reports each one's outcome.
-pub async fn write_all(db: &Database, jobs: &[&WriteJob]) -> Result<Vec<WriteOutcome>, DbErr> {
-    let txn = db.write.begin().await?;
-    let b = txn.get_database_backend();
+/// A batch as SQL and its values, with `?` placeholders.
+struct Script {
+    sql: String,
+    args: Vec<Arg>,
+}
 
-    // 1. New identities.
+/// Builds the batch. Each touch and response row carries its identity as an id (a
+/// known identity) or as the public id of an identity made in the same batch; a
+/// touch with a dedupe window is inserted only if the identity has no touch with
+/// the same fingerprint since then.
+///
+/// SQLite gets one script (`BEGIN IMMEDIATE; ...; COMMIT`), run in one call to the
+/// connection's thread; PostgreSQL gets one statement whose data-modifying `WITH`
+/// parts insert the identities (`RETURNING` their ids to the rows that need them),
+/// touchpoints and responses: one round trip and one commit.
+fn script(backend: Backend, jobs: &[&WriteJob]) -> Option<Script> {
+    let now = crate::server::time::now_ms();
+    let mut args: Vec<Arg> = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
+    let pg = backend == Backend::Postgres;
+
     let new_ids: Vec<(&str, Option<i64>)> = jobs
         .iter()
         .filter_map(|j| match &j.identity {
@@ -225,97 +306,142 @@ pub async fn write_all(db: &Database, jobs: &[&WriteJob]) -> Result<Vec<WriteOut
             _ => None,
         })
         .collect();
-    let mut created: HashMap<String, i64> = HashMap::new();
     if !new_ids.is_empty() {
-        let now = crate::server::time::now_ms();
-        let values: Vec<Value> = new_ids
-            .iter()
-            .flat_map(|(p, u)| [Value::from(p.to_string()), Value::from(*u), Value::from(now)])
-            .collect();
-        let sql = format!(
-            "INSERT INTO identities (public_id, user_id, created_at) VALUES {} RETURNING id, public_id",
+        let mut sql = format!(
+            "INSERT INTO identities (public_id, user_id, created_at) VALUES {}",
             value_rows(new_ids.len(), 3)
         );
-        for row in txn.query_all(stmt(b, &sql, values)).await? {
-            created.insert(row.try_get("", "public_id")?, row.try_get("", "id")?);
+        for (p, u) in &new_ids {
+            args.extend([Arg::from(*p), Arg::from(*u), Arg::from(now)]);
         }
+        if pg {
+            sql = format!("new_identities AS ({sql} RETURNING id, public_id)");
+        }
+        parts.push(sql);
     }
-    let identity_of = |j: &WriteJob| -> Option<i64> {
+    // The identity of a row, from `v.column1` (an id) or `v.column2` (a new public id).
+    let (identity, join) = match (pg, new_ids.is_empty()) {
+        (_, true) => ("v.column1", ""),
+        (true, false) => (
+            "COALESCE(v.column1, n.id)",
+            " LEFT JOIN new_identities n ON n.public_id = v.column2",
+        ),
+        (false, false) => (
+            "COALESCE(v.column1, (SELECT i.id FROM identities i WHERE i.public_id = v.column2))",
+            "",
+        ),
+    };
+    let id_arg = |j: &WriteJob| -> (Arg, Arg) {
         match &j.identity {
-            IdentityRef::Existing(id) => Some(*id),
-            IdentityRef::New { public_id, .. } => created.get(public_id).copied(),
-            IdentityRef::None => None,
+            IdentityRef::Existing(id) => (Arg::from(*id), Arg::Text(None)),
+            IdentityRef::New { public_id, .. } => (Arg::Int(None), Arg::from(public_id)),
+            IdentityRef::None => (Arg::Int(None), Arg::Text(None)),
         }
     };
 
-    // 2. Touchpoints.
-    let mut outcomes: Vec<WriteOutcome> = jobs
-        .iter()
-        .map(|j| WriteOutcome {
-            identity_id: identity_of(j),
-            touch_recorded: false,
-        })
-        .collect();
-    let mut plain = Vec::new(); // (job, identity, touch)
-    let mut seen: HashSet<(i64, i64)> = HashSet::new();
-    for (i, j) in jobs.iter().enumerate() {
-        let (Some(touch), Some(identity_id)) = (&j.touch, outcomes[i].identity_id) else {
-            continue;
+    // Touchpoints: the same touch twice in one batch is written once.
+    let mut seen: HashSet<(String, i64)> = HashSet::new();
+    let mut touches = 0;
+    let mut touch_args_all: Vec<Arg> = Vec::new();
+    for j in jobs {
+        let Some(touch) = &j.touch else { continue };
+        let who = match &j.identity {
+            IdentityRef::Existing(id) => format!("id:{id}"),
+            IdentityRef::New { public_id, .. } => format!("new:{public_id}"),
+            IdentityRef::None => continue,
         };
-        if !seen.insert((identity_id, touch.fingerprint)) && j.dedupe_ms > 0 {
-            continue; // the same touch twice in one batch
+        if !seen.insert((who, touch.fingerprint)) && j.dedupe_ms > 0 {
+            continue;
         }
-        match (&j.identity, j.dedupe_ms) {
-            (IdentityRef::Existing(_), ms) if ms > 0 => {
-                let mut values = touch_values(identity_id, touch).to_vec();
-                values.extend([
-                    identity_id.into(),
-                    touch.fingerprint.into(),
-                    (touch.created_at - ms).into(),
-                ]);
-                let sql = format!(
-                    "INSERT INTO touchpoints ({TOUCH_COLUMNS}) SELECT {} \
-                     WHERE NOT EXISTS (SELECT 1 FROM touchpoints WHERE identity_id = ? AND fingerprint = ? AND created_at >= ?)",
-                    vec!["?"; TOUCH_COLUMN_COUNT].join(", ")
-                );
-                let res = txn.execute(stmt(b, &sql, values)).await?;
-                outcomes[i].touch_recorded = res.rows_affected() > 0;
-            }
-            _ => plain.push((i, identity_id, touch)),
-        }
+        let (i, p) = id_arg(j);
+        let since = match (&j.identity, j.dedupe_ms) {
+            (IdentityRef::Existing(_), ms) if ms > 0 => Some(touch.created_at - ms),
+            _ => None,
+        };
+        touch_args_all.extend([i, p, Arg::from(since)]);
+        touch_args_all.extend(touch_args(touch));
+        touches += 1;
     }
-    if !plain.is_empty() {
-        let values: Vec<Value> = plain
-            .iter()
-            .flat_map(|&(_, identity_id, touch)| touch_values(identity_id, touch))
-            .collect();
+    if touches > 0 {
+        let cols: Vec<String> = (4..4 + TOUCH_COLUMNS.len()).map(|c| format!("v.column{c}")).collect();
         let sql = format!(
-            "INSERT INTO touchpoints ({TOUCH_COLUMNS}) VALUES {}",
-            value_rows(plain.len(), TOUCH_COLUMN_COUNT)
+            "INSERT INTO touchpoints (identity_id, {}) SELECT {identity}, {} FROM (VALUES {}) v{join}              WHERE v.column3 IS NULL OR NOT EXISTS (SELECT 1 FROM touchpoints x WHERE x.identity_id = v.column1              AND x.fingerprint = v.column{} AND x.created_at >= v.column3)",
+            TOUCH_COLUMNS.join(", "),
+            cols.join(", "),
+            value_rows(touches, 3 + TOUCH_COLUMNS.len()),
+            3 + TOUCH_COLUMNS.len(),
         );
-        txn.execute(stmt(b, &sql, values)).await?;
-        for (i, _, _) in plain {
-            outcomes[i].touch_recorded = true;
-        }
+        args.extend(touch_args_all);
+        parts.push(if pg { format!("new_touchpoints AS ({sql})") } else { sql });
     }
 
-    // 3. Responses.
-    let responses: Vec<(usize, _)> = jobs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, j)| j.response.as_ref().map(|r| (i, r)))
-        .collect();
+    let responses: Vec<&WriteJob> = jobs.iter().copied().filter(|j| j.response.is_some()).collect();
     if !responses.is_empty() {
-        let values: Vec<Value> = responses
-            .iter()
-            .flat_map(|&(i, r)| response_values(outcomes[i].identity_id, r))
+        let cols: Vec<String> = (3..3 + RESPONSE_COLUMNS.len())
+            .map(|c| format!("v.column{c}"))
             .collect();
         let sql = format!(
-            "INSERT INTO responses ({RESPONSE_COLUMNS}) VALUES {}",
-            value_rows(responses.len(), RESPONSE_COLUMN_COUNT)
+            "INSERT INTO responses (identity_id, {}) SELECT {identity}, {} FROM (VALUES {}) v{join}",
+            RESPONSE_COLUMNS.join(", "),
+            cols.join(", "),
+            value_rows(responses.len(), 2 + RESPONSE_COLUMNS.len()),
         );
-        txn.execute(stmt(b, &sql, values)).await?;
+        for j in &responses {
+            let Some(r) = &j.response else { continue };
+            let (i, p) = id_arg(j);
+            args.extend([i, p]);
+            args.extend(response_args(r));
+        }
+        parts.push(if pg { format!("new_responses AS ({sql})") } else { sql });
     }
-    txn.commit().await?;
-    Ok(outcomes)
+    if parts.is_empty() {
+        return None;
+    }
+    let sql = if pg {
+        crate::server::sql::placeholders(
+            sea_orm::DatabaseBackend::Postgres,
+            &format!("WITH {} SELECT 1", parts.join(", ")),
+        )
+    } else {
+        format!("BEGIN IMMEDIATE; {}; COMMIT", parts.join("; "))
+    };
+    Some(Script { sql, args })
+}
+
+/// Writes the jobs in one transaction.
+pub async fn write_all(db: &Database, jobs: &[&WriteJob]) -> Result<(), DbErr> {
+    let Some(s) = script(db.backend(), jobs) else {
+        return Ok(());
+    };
+    let err = |e: sqlx::Error| DbErr::Custom(e.to_string());
+    match &db.pools {
+        Pools::Sqlite { write, .. } => {
+            let mut q = sqlx::query(&s.sql);
+            for a in s.args {
+                q = match a {
+                    Arg::Int(v) => q.bind(v),
+                    Arg::Text(v) => q.bind(v),
+                };
+            }
+            let mut conn = write.acquire().await.map_err(err)?;
+            if let Err(e) = q.execute(&mut *conn).await {
+                // The script stopped inside its transaction: end it before the
+                // connection goes back to the pool.
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return Err(err(e));
+            }
+            Ok(())
+        }
+        Pools::Postgres(pool) => {
+            let mut q = sqlx::query(&s.sql);
+            for a in s.args {
+                q = match a {
+                    Arg::Int(v) => q.bind(v),
+                    Arg::Text(v) => q.bind(v),
+                };
+            }
+            q.execute(pool).await.map_err(err)?;
+            Ok(())
+        }
+    }
 }

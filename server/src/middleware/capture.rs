@@ -76,11 +76,16 @@ pub async fn capture(State(state): State<AppState>, req: Request, next: Next) ->
         }
     }
     // Not a counted click (no live link, or the owner's own): an ordinary landing.
-    if !counted && !ctx.opted_out && (!landing.tracked.is_empty() || referrer_host.is_some()) {
-        set_cookie = record_landing(&state, &ctx, &path, &landing.tracked, referrer_host, now).await;
-    }
-    tracing::debug!(counted, "capture: recorded; rendering");
-    let mut res = next.run(Request::from_parts(parts, body)).await;
+    // The page renders while the touchpoint's batch commits; the response waits for
+    // both, so a landing is answered only once it is recorded.
+    let mut res = if !counted && !ctx.opted_out && (!landing.tracked.is_empty() || referrer_host.is_some()) {
+        let write = record_landing(&state, &ctx, &path, &landing.tracked, referrer_host, now);
+        let (cookie, res) = tokio::join!(write, next.run(Request::from_parts(parts, body)));
+        set_cookie = cookie;
+        res
+    } else {
+        next.run(Request::from_parts(parts, body)).await
+    };
     if let Some(public_id) = set_cookie {
         res.headers_mut()
             .append(header::SET_COOKIE, identity::set_cookie(config, &public_id));

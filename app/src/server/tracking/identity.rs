@@ -153,7 +153,7 @@ pub async fn ensure_canonical(db: &impl ConnectionTrait, user_id: i64) -> Result
     let b = db.get_database_backend();
     db.execute(stmt(
         b,
-        "INSERT INTO identities (public_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING",
+        "INSERT INTO identities (public_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT (user_id) WHERE user_id IS NOT NULL DO NOTHING",
         [new_public_id().into(), user_id.into(), now_ms().into()],
     ))
     .await?;
