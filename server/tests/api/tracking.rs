@@ -522,3 +522,219 @@ db_test!(admins_browse_touchpoints_and_identities_as_text, |app| {
     assert_eq!(visitor.get_json("/api/admin/touchpoints").await.status(), 401);
     assert_eq!(visitor.get("/admin/touchpoints").await.status(), 303);
 });
+
+/// An ownerless link for writer tests; returns its id.
+async fn plain_link(app: &TestApp, code: &str) -> i64 {
+    let v = app::server::referrals::links::ValidLink {
+        owner_id: None,
+        label: "writer".into(),
+        destination: "/".into(),
+        code: Some(code.into()),
+        target: None,
+        expires_at: None,
+        is_personal: false,
+        auto_created: false,
+    };
+    app::server::referrals::links::create(&app.state.db.write, &app.state.config, &v)
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+fn writer_touch(source: &str, link: Option<(i64, &str)>, now: i64) -> app::server::writer::TouchRow {
+    use app::server::tracking::capture::{TouchInput, touch_row};
+    let params = app::server::tracking::params::TrackedParams {
+        utm_source: Some(source.into()),
+        ..Default::default()
+    };
+    touch_row(TouchInput {
+        path: "/",
+        params: &params,
+        http_referrer: None,
+        referrer_host: None,
+        link,
+        now,
+    })
+}
+
+fn writer_response(public_id: &str, link_id: i64, now: i64) -> app::server::writer::ResponseRow {
+    app::server::writer::ResponseRow {
+        public_id: public_id.into(),
+        link_id,
+        user_id: None,
+        action: "RESPONDED".into(),
+        target_type: None,
+        target_id: None,
+        http_referrer: None,
+        user_agent: Some("writer test".into()),
+        client_ip: None,
+        created_at: now,
+    }
+}
+
+db_test!(
+    one_batch_writes_new_and_known_visitors_with_dedupe_and_opted_out_clicks,
+    |app| {
+        use app::server::writer::{IdentityRef, WriteJob, write_all};
+        let now = app::server::time::now_ms();
+        let link = plain_link(&app, "writer-batch").await;
+        let (a, b) = ("a".repeat(32), "b".repeat(32));
+        let new = |p: &str| IdentityRef::New {
+            public_id: p.to_string(),
+            user_id: None,
+        };
+        let first = WriteJob {
+            identity: new(&a),
+            touch: Some(writer_touch("news", None, now)),
+            response: None,
+            dedupe_ms: 60_000,
+        };
+        write_all(&app.state.db, &[&first]).await.unwrap();
+        let a_id = scalar(
+            &app,
+            "SELECT id FROM identities WHERE public_id = ?",
+            vec![a.clone().into()],
+        )
+        .await;
+
+        let jobs = [
+            // A new visitor's click: identity, touch and response in the same batch.
+            WriteJob {
+                identity: new(&b),
+                touch: Some(writer_touch("news", Some((link, "writer-batch")), now)),
+                response: Some(writer_response(&"1".repeat(32), link, now)),
+                dedupe_ms: 60_000,
+            },
+            // A known visitor landing again with the same touch inside the window: no new touch.
+            WriteJob {
+                identity: IdentityRef::Existing(a_id),
+                touch: Some(writer_touch("news", None, now + 1)),
+                response: None,
+                dedupe_ms: 60_000,
+            },
+            // The same visitor with another source, twice in the batch: one touch.
+            WriteJob {
+                identity: IdentityRef::Existing(a_id),
+                touch: Some(writer_touch("partner", None, now + 2)),
+                response: None,
+                dedupe_ms: 60_000,
+            },
+            WriteJob {
+                identity: IdentityRef::Existing(a_id),
+                touch: Some(writer_touch("partner", None, now + 3)),
+                response: None,
+                dedupe_ms: 60_000,
+            },
+            // An opted-out click: a response without an identity, and no touch.
+            WriteJob {
+                identity: IdentityRef::None,
+                touch: None,
+                response: Some(writer_response(&"2".repeat(32), link, now)),
+                dedupe_ms: 0,
+            },
+        ];
+        let refs: Vec<&WriteJob> = jobs.iter().collect();
+        write_all(&app.state.db, &refs).await.unwrap();
+
+        assert_eq!(identity_count(&app).await, 2);
+        let b_id = scalar(
+            &app,
+            "SELECT id FROM identities WHERE public_id = ?",
+            vec![b.clone().into()],
+        )
+        .await;
+        assert_eq!(
+            rows(
+                &app,
+                "SELECT identity_id, utm_source, link_id FROM touchpoints ORDER BY id",
+                vec![]
+            )
+            .await,
+            vec![
+                serde_json::json!({"identity_id": a_id, "utm_source": "news", "link_id": null}),
+                serde_json::json!({"identity_id": b_id, "utm_source": "news", "link_id": link}),
+                serde_json::json!({"identity_id": a_id, "utm_source": "partner", "link_id": null}),
+            ]
+        );
+        assert_eq!(
+            rows(
+                &app,
+                "SELECT public_id, identity_id FROM responses ORDER BY public_id",
+                vec![]
+            )
+            .await,
+            vec![
+                serde_json::json!({"public_id": "1".repeat(32), "identity_id": b_id}),
+                serde_json::json!({"public_id": "2".repeat(32), "identity_id": null}),
+            ]
+        );
+    }
+);
+
+db_test!(a_failing_job_fails_alone_and_the_writer_goes_on, |app| {
+    use app::server::writer::{IdentityRef, WriteJob};
+    let now = app::server::time::now_ms();
+    let link = plain_link(&app, "writer-fail").await;
+    let job = |public: &str, link_id: i64, response: &str| WriteJob {
+        identity: IdentityRef::New {
+            public_id: public.to_string(),
+            user_id: None,
+        },
+        touch: Some(writer_touch("news", None, now)),
+        response: Some(writer_response(response, link_id, now)),
+        dedupe_ms: 0,
+    };
+    // The second names a link that does not exist: its whole job is refused (no
+    // identity, no touch), whether or not it shared a batch with the first.
+    let w = &app.state.writer;
+    let (good, bad) = tokio::join!(
+        w.submit(job(&"c".repeat(32), link, &"3".repeat(32))),
+        w.submit(job(&"d".repeat(32), link + 1000, &"4".repeat(32)))
+    );
+    assert!(good.is_ok(), "{good:?}");
+    assert!(bad.is_err());
+    assert_eq!(identity_count(&app).await, 1);
+    assert_eq!(touch_count(&app).await, 1);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM responses", vec![]).await, 1);
+    // The connection is usable afterwards (SQLite: the failed script was rolled back).
+    w.submit(job(&"e".repeat(32), link, &"5".repeat(32))).await.unwrap();
+    assert_eq!(identity_count(&app).await, 2);
+});
+
+/// Commits on the hot paths never checkpoint; the background checkpointer copies the
+/// WAL into the database file soon after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_wal_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wal.db");
+    let db = app::server::db::Database::connect(&format!("sqlite://{}", path.display()), 2)
+        .await
+        .unwrap();
+    use sea_orm::ConnectionTrait;
+    db.write
+        .execute_unprepared("CREATE TABLE t (x INTEGER); INSERT INTO t (x) VALUES (1), (2), (3)")
+        .await
+        .unwrap();
+    // Only the database file, without its WAL, shows what was checkpointed.
+    let copy = dir.path().join("copy.db");
+    let mut seen = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        std::fs::copy(&path, &copy).unwrap();
+        let c = sqlx::SqlitePool::connect(&format!("sqlite://{}", copy.display()))
+            .await
+            .unwrap();
+        seen = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
+            .fetch_one(&c)
+            .await
+            .unwrap_or(0);
+        c.close().await;
+        let _ = std::fs::remove_file(&copy);
+        if seen == 3 {
+            break;
+        }
+    }
+    assert_eq!(seen, 3, "the rows reached the database file");
+    db.close().await;
+}
