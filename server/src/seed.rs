@@ -465,26 +465,6 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
     txn.commit().await?;
 
     // Visitors: touches, clicks and conversions.
-    let touch_cols: &[&str] = &[
-        "identity_id",
-        "created_at",
-        "link_id",
-        "path",
-        "http_referrer",
-        "referrer_host",
-        "utm_source",
-        "utm_medium",
-        "utm_campaign",
-        "utm_term",
-        "utm_content",
-        "utm_id",
-        "click_ids",
-        "extra_params",
-        "source",
-        "medium",
-        "channel",
-        "fingerprint",
-    ];
     let response_cols: &[&str] = &[
         "public_id",
         "link_id",
@@ -510,7 +490,7 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
         "occurred_at",
         "created_at",
     ];
-    let mut touches = Buffer::new("touchpoints", touch_cols);
+    let mut touches = Buffer::new("touchpoints", &app::server::writer::TOUCH_COLUMNS);
     let mut responses = Buffer::new("responses", response_cols);
     let mut conversions = Buffer::new("conversions", conversion_cols);
     let mut identities = Buffer::new("identities", identity_cols);

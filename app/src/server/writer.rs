@@ -205,8 +205,10 @@ impl From<Option<String>> for Arg {
     }
 }
 
-/// The touchpoint columns after `identity_id`, in the order of `touch_args`.
-const TOUCH_COLUMNS: [&str; 17] = [
+/// The touchpoint columns a write fills: `identity_id`, then those of `touch_args`
+/// (the seed writes the same).
+pub const TOUCH_COLUMNS: [&str; 18] = [
+    "identity_id",
     "created_at",
     "link_id",
     "path",
@@ -363,13 +365,17 @@ fn script(backend: Backend, jobs: &[&WriteJob]) -> Option<Script> {
         touches += 1;
     }
     if touches > 0 {
-        let cols: Vec<String> = (4..4 + TOUCH_COLUMNS.len()).map(|c| format!("v.column{c}")).collect();
+        // VALUES columns: the identity's id and public id, the dedupe bound, then `touch_args`.
+        let own = TOUCH_COLUMNS.len() - 1;
+        let cols: Vec<String> = (4..4 + own).map(|c| format!("v.column{c}")).collect();
         let sql = format!(
-            "INSERT INTO touchpoints (identity_id, {}) SELECT {identity}, {} FROM (VALUES {}) v{join}              WHERE v.column3 IS NULL OR NOT EXISTS (SELECT 1 FROM touchpoints x WHERE x.identity_id = v.column1              AND x.fingerprint = v.column{} AND x.created_at >= v.column3)",
+            "INSERT INTO touchpoints ({}) SELECT {identity}, {} FROM (VALUES {}) v{join} \
+             WHERE v.column3 IS NULL OR NOT EXISTS (SELECT 1 FROM touchpoints x WHERE x.identity_id = v.column1 \
+             AND x.fingerprint = v.column{} AND x.created_at >= v.column3)",
             TOUCH_COLUMNS.join(", "),
             cols.join(", "),
-            value_rows(touches, 3 + TOUCH_COLUMNS.len()),
-            3 + TOUCH_COLUMNS.len(),
+            value_rows(touches, 3 + own),
+            3 + own,
         );
         args.extend(touch_args_all);
         parts.push(if pg { format!("new_touchpoints AS ({sql})") } else { sql });
@@ -408,6 +414,24 @@ fn script(backend: Backend, jobs: &[&WriteJob]) -> Option<Script> {
     Some(Script { sql, args })
 }
 
+fn bind<'q, DB>(
+    mut q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    args: Vec<Arg>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for a in args {
+        q = match a {
+            Arg::Int(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+        };
+    }
+    q
+}
+
 /// Writes the jobs in one transaction.
 pub async fn write_all(db: &Database, jobs: &[&WriteJob]) -> Result<(), DbErr> {
     let Some(s) = script(db.backend(), jobs) else {
@@ -416,13 +440,7 @@ pub async fn write_all(db: &Database, jobs: &[&WriteJob]) -> Result<(), DbErr> {
     let err = |e: sqlx::Error| DbErr::Custom(e.to_string());
     match &db.pools {
         Pools::Sqlite { write, .. } => {
-            let mut q = sqlx::query(&s.sql);
-            for a in s.args {
-                q = match a {
-                    Arg::Int(v) => q.bind(v),
-                    Arg::Text(v) => q.bind(v),
-                };
-            }
+            let q = bind(sqlx::query(&s.sql), s.args);
             let mut conn = write.acquire().await.map_err(err)?;
             if let Err(e) = q.execute(&mut *conn).await {
                 // The script stopped inside its transaction: end it before the
@@ -433,14 +451,7 @@ pub async fn write_all(db: &Database, jobs: &[&WriteJob]) -> Result<(), DbErr> {
             Ok(())
         }
         Pools::Postgres(pool) => {
-            let mut q = sqlx::query(&s.sql);
-            for a in s.args {
-                q = match a {
-                    Arg::Int(v) => q.bind(v),
-                    Arg::Text(v) => q.bind(v),
-                };
-            }
-            q.execute(pool).await.map_err(err)?;
+            bind(sqlx::query(&s.sql), s.args).execute(pool).await.map_err(err)?;
             Ok(())
         }
     }
