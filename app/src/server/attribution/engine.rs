@@ -356,14 +356,7 @@ pub async fn credits(
     for r in db.query_all(stmt(b, &sql, q.values)).await? {
         let cid: i64 = r.try_get("", "cid")?;
         let mut params = BTreeMap::new();
-        for p in [
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "utm_term",
-            "utm_content",
-            "utm_id",
-        ] {
+        for p in crate::server::tracking::params::UTM_PARAMS {
             if let Some(v) = r.try_get::<Option<String>>("", p)? {
                 params.insert(p.to_string(), v);
             }
