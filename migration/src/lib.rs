@@ -12,6 +12,7 @@ mod m20261121_000002_links;
 mod m20261121_000003_tracking;
 mod m20261121_000004_conversions;
 mod m20261121_000005_partial_indexes;
+mod m20261121_000006_covering_indexes;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_tracking::Migration),
             Box::new(m20261121_000004_conversions::Migration),
             Box::new(m20261121_000005_partial_indexes::Migration),
+            Box::new(m20261121_000006_covering_indexes::Migration),
         ]
     }
 }

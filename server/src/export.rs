@@ -294,9 +294,10 @@ async fn build(st: &AppState, file: &str, params: &HashMap<String, String>) -> R
         "drill" => {
             let r = app::api::explorer::resolve(&explorer_params(params), config)?;
             let key = q(params, "key").unwrap_or("");
-            let (sql, values) = app::server::attribution::engine::drill_query(&r.settings, &r.filter, r.group, key);
+            let (with, sql, values) =
+                app::server::attribution::engine::drill_query(&r.settings, &r.filter, r.group, key);
             let sql = format!(
-                "SELECT c.id, c.occurred_at, c.event, c.value_minor, c.currency, d.share FROM ({sql}) d JOIN conversions c ON c.id = d.cid ORDER BY c.id DESC"
+                "{with} SELECT c.id, c.occurred_at, c.event, c.value_minor, c.currency, d.share FROM ({sql}) d JOIN conversions c ON c.id = d.cid ORDER BY c.id DESC"
             );
             let header = ["conversion_id", "occurred_at", "event", "value", "currency", "share"]
                 .map(String::from)

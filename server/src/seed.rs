@@ -672,9 +672,25 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
             ))
             .await?;
         }
-        conn.execute_unprepared("ANALYZE").await?;
+        // Statistics, and the visibility map that lets reports read only indexes.
+        conn.execute_unprepared("VACUUM ANALYZE").await?;
     } else {
         conn.execute_unprepared("ANALYZE").await?;
+        // Seeding leaves gigabytes of WAL behind: fold it into the database file now,
+        // rather than have the first reports read through it while the background
+        // checkpoints copy it. A checkpoint already running makes this one busy: retry.
+        for _ in 0..600 {
+            let busy = conn
+                .query_one(stmt(DatabaseBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)", []))
+                .await?
+                .map(|r| r.try_get_by_index::<i64>(0))
+                .transpose()?
+                .unwrap_or(0);
+            if busy == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
     Ok(out)
 }

@@ -52,7 +52,15 @@ impl Database {
         if url.starts_with("sqlite:") {
             Self::connect_sqlite(url, max_connections).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url)?;
+            // Reports are a few large queries over indexes: JIT compilation cost more
+            // than it saved (480 ms of a 2.2 s report), sorts of a few hundred thousand
+            // rows should not spill to disk, and the data is on SSD, where an index
+            // probe costs about as much as a sequential read.
+            let opts = PgConnectOptions::from_str(url)?.options([
+                ("jit", "off"),
+                ("work_mem", "64MB"),
+                ("random_page_cost", "1.1"),
+            ]);
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(2))
                 .acquire_timeout(Duration::from_secs(5))
@@ -77,7 +85,9 @@ impl Database {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-65536");
+            .pragma("cache_size", "-65536")
+            // Reports read hundreds of megabytes: mapped pages spare a system call per page.
+            .pragma("mmap_size", "1073741824");
         let path = opts.get_filename().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| ConnectError::DataDir {

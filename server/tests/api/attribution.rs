@@ -65,11 +65,20 @@ impl Fixture<'_> {
             .await
             .unwrap()
             .unwrap();
-        row.try_get("", "id").unwrap()
+        let id = row.try_get("", "id").unwrap();
+        // As recording does: the conversion's last touch is rolled up.
+        app::server::attribution::rollup::refresh(db, app::server::attribution::rollup::Scope::Conversion(id))
+            .await
+            .unwrap();
+        id
     }
 
+    /// Settings that search every conversion's candidates: the rollup of the last
+    /// touch is left out (it is tested against the search below).
     fn settings(&self, model: &str, window: Option<&str>, sources: Option<&str>) -> Settings {
-        Settings::parse(&self.app.state.config, Some(model), window, sources, None).unwrap()
+        let mut s = Settings::parse(&self.app.state.config, Some(model), window, sources, None).unwrap();
+        s.rollup_window_days = 0;
+        s
     }
 
     /// The credits of one conversion: (touch id, weight).
@@ -637,7 +646,9 @@ async fn rolled_up(app: &TestApp) -> Vec<(i64, Option<i64>, Option<String>)> {
 
 async fn engine_last_touch(app: &TestApp, window: &str) -> Vec<(i64, Option<i64>, Option<String>)> {
     let ids: Vec<i64> = rolled_up(app).await.iter().map(|r| r.0).collect();
-    let s = Settings::parse(&app.state.config, Some("last_touch"), Some(window), None, None).unwrap();
+    let mut s = Settings::parse(&app.state.config, Some("last_touch"), Some(window), None, None).unwrap();
+    // Search the candidates, rather than read the rollup under test.
+    s.rollup_window_days = 0;
     let mut credits = engine::credits(&app.state.db.read, &s, &ids, false).await.unwrap();
     ids.into_iter()
         .map(|id| {
@@ -706,5 +717,58 @@ db_test!(
         let rolled = rolled_up(&app).await;
         assert_eq!(rolled, engine_last_touch(&app, "7").await, "after the window changed");
         assert_ne!(rolled, after_merge, "the shorter window changed some credits");
+    }
+);
+
+db_test!(
+    last_touch_over_the_default_window_reads_the_rollup_and_agrees_with_the_search,
+    |app| {
+        let f = Fixture { app: &app };
+        let db = &app.state.db.write;
+        let sources = ["google", "facebook", "email", "referral", "bing"];
+        for n in 0..10i64 {
+            let i = f.identity().await;
+            for k in 0..(n % 4) {
+                f.touch(i, T - (k * 9 + n % 3 + 1) * DAY, sources[((n + k) % 5) as usize])
+                    .await;
+            }
+            f.conversion(Some(i), T - (n % 2) * DAY, Some(1000 + n)).await;
+        }
+        // Recorded two days before its time (the API allows some clock skew): a touch
+        // made after it was recorded, but before its time, is its last touch.
+        let i = f.identity().await;
+        f.touch(i, T - 3 * DAY, "google").await;
+        let early: i64 = db
+        .query_one(app::server::sql::stmt(
+            db.get_database_backend(),
+            "INSERT INTO conversions (identity_id, event, value_minor, currency, custom_data, confirmed, active, occurred_at, created_at) \
+             VALUES (?, 'purchase', 500, 'EUR', '{}', TRUE, TRUE, ?, ?) RETURNING id",
+            vec![i.into(), T.into(), (T - 2 * DAY).into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "id")
+        .unwrap();
+        app::server::attribution::rollup::refresh(db, app::server::attribution::rollup::Scope::All)
+            .await
+            .unwrap();
+        let late = f.touch(i, T - DAY, "email").await;
+
+        let rolled = Settings::parse(&app.state.config, Some("last_touch"), None, None, None).unwrap();
+        assert!(rolled.is_rolled_up(), "the default settings read the rollup");
+        let searched = f.settings("last_touch", None, None);
+        assert!(!searched.is_rolled_up());
+        for group in GroupBy::ALL {
+            let a = f.report(&rolled, group).await;
+            assert!(!a.is_empty());
+            assert_eq!(a, f.report(&searched, group).await, "{group:?}");
+        }
+        assert_eq!(f.credits(&rolled, early).await, vec![(late, 1.0)]);
+        // Other windows, and per-source windows, search.
+        assert!(!f.settings("last_touch", Some("7"), None).is_rolled_up());
+        let mut s = rolled.clone();
+        s.source_windows.insert("google".into(), 3);
+        assert!(!s.is_rolled_up());
     }
 );

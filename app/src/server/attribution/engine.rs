@@ -1,8 +1,14 @@
 //! The attribution engine. SQL selects each conversion's candidates (the touchpoints
 //! of its canonical identity strictly before it, inside the window that applies to
-//! each touch's source) and weighs them with window functions; reports aggregate the
-//! weights in the database, so only the groups travel. The same query, without the
-//! aggregation, gives the credits of a page of conversions.
+//! each touch's source) and weighs them; reports aggregate the weights in the
+//! database, so only the groups travel. The same query, without the aggregation,
+//! gives the credits of a page of conversions.
+//!
+//! No window functions: they sort every candidate row of every conversion. Instead,
+//! each conversion first gets, once, what its model needs from its candidates
+//! (count, first and last by (time, id), the time-decay sum), each an index range of
+//! touchpoints(identity_id, created_at); then its candidates are joined and weighed
+//! row by row. First and last touch join only the touch they credit.
 //!
 //! The weights of a conversion with n candidates, ranked by (time, id):
 //! first/last touch 1 for rank 1/n; linear 1/n; position-based 1 (n = 1), ½ (n = 2),
@@ -40,77 +46,108 @@ fn key_expr(g: GroupBy) -> &'static str {
     }
 }
 
-/// The weight of a candidate, from its conversion's candidate count `n`, its rank
-/// `rn` and (time decay) its share `raw / raw_sum`.
-fn weight_expr(model: Model) -> String {
-    let w = match model {
-        Model::LastTouch => "CASE WHEN x.rn = x.n THEN 1.0 ELSE 0.0 END".to_string(),
-        Model::FirstTouch => "CASE WHEN x.rn = 1 THEN 1.0 ELSE 0.0 END".to_string(),
-        Model::Linear => format!("{} / x.n", f("1")),
-        Model::PositionBased => format!(
-            "CASE WHEN x.n = 1 THEN 1.0 WHEN x.n = 2 THEN 0.5 WHEN x.rn = 1 OR x.rn = x.n THEN 0.4 ELSE {} / (x.n - 2) END",
-            f("0.2")
-        ),
-        Model::TimeDecay => "x.raw / x.raw_sum".to_string(),
-    };
-    format!("{} ", f(&format!("CASE WHEN x.n = 0 THEN 1.0 ELSE {w} END")))
-}
-
+/// A candidates query: its `WITH` part and its `SELECT`, to be wrapped, with the
+/// values of both, in the order they are written.
 struct Query {
-    sql: String,
+    with: String,
+    select: String,
     values: Vec<Value>,
 }
 
-/// Each conversion (filtered), left-joined to its candidates, with `n`, `rn`, the
-/// time-decay terms, `gkey` and, for `detail`, the touch's own columns.
-fn candidates(s: &Settings, filter: &ConversionFilter, group: GroupBy, detail: bool) -> Query {
-    let mut values: Vec<Value> = Vec::new();
-    let max_window = s.max_window_days() * DAY;
-    values.push(max_window.into());
-    let mut window_clause = String::new();
-    if !s.source_windows.is_empty() || s.max_window_days() != s.window_days {
-        let mut case = String::from("CASE t.source");
-        for (k, d) in &s.source_windows {
-            case.push_str(" WHEN ? THEN ?");
-            values.push(k.clone().into());
-            values.push((d * DAY).into());
-        }
-        case.push_str(" ELSE ? END");
-        values.push((s.window_days * DAY).into());
-        window_clause = format!(" AND t.created_at >= c.occurred_at - ({case})");
+/// SQL text with its `?` values, pushed in the order the placeholders are written.
+#[derive(Default)]
+struct Sql {
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn p(&mut self, v: impl Into<Value>) -> &'static str {
+        self.values.push(v.into());
+        "?"
     }
-    let half_life_ms = s.half_life_days * DAY as f64;
-    let decay = format!("EXP(-0.6931471805599453 * {} / ?)", f("c.occurred_at - t.created_at"));
-    let detail_cols = if detail {
-        ", t.created_at AS tat, t.source AS tsource, t.medium AS tmedium, t.utm_source, t.utm_medium, t.utm_campaign, t.utm_term, \
-         t.utm_content, t.utm_id, t.click_ids, t.extra_params, t.http_referrer, l.code AS link_code, u.email AS referring_user"
-    } else {
-        ""
-    };
-    let key = key_expr(group);
+}
+
+/// What the models asked for need to know of each conversion's candidates.
+#[derive(Clone, Copy, Default)]
+struct Needs {
+    n: bool,
+    first: bool,
+    last: bool,
+    decay: bool,
+}
+
+impl Needs {
+    fn of(models: &[Model]) -> Needs {
+        let mut n = Needs::default();
+        for m in models {
+            match m {
+                Model::FirstTouch => n.first = true,
+                Model::LastTouch => n.last = true,
+                Model::Linear => n.n = true,
+                Model::PositionBased => {
+                    n.n = true;
+                    n.first = true;
+                    n.last = true;
+                }
+                Model::TimeDecay => {
+                    n.n = true;
+                    n.last = true;
+                    n.decay = true;
+                }
+            }
+        }
+        n
+    }
+}
+
+/// `t` is a candidate of the conversion row `cv`: its identity's touch, strictly
+/// before the conversion, inside the window of its source.
+fn candidate_of(s: &Settings, q: &mut Sql, t: &str, cv: &str) -> String {
+    let mut sql = format!(
+        "{t}.identity_id = {cv}.iid AND {t}.created_at < {cv}.occ AND {t}.created_at >= {cv}.occ - {}",
+        q.p(s.max_window_days() * DAY)
+    );
+    if !s.source_windows.is_empty() {
+        let mut case = format!("CASE {t}.source");
+        for (k, d) in &s.source_windows {
+            case.push_str(&format!(" WHEN {} THEN {}", q.p(k.clone()), q.p(d * DAY)));
+        }
+        case.push_str(&format!(" ELSE {} END", q.p(s.window_days * DAY)));
+        sql.push_str(&format!(" AND {t}.created_at >= {cv}.occ - ({case})"));
+    }
+    sql
+}
+
+/// The conversions of the filter, each with what `needs` asks of its candidates,
+/// computed once per conversion (an index range of touchpoints(identity_id,
+/// created_at)): `n` candidates, the `first_id` and `last_id` of them by (time, id),
+/// and, for time decay, `raw_sum`, the sum of 2^(−(newest − time)/half-life). Ages
+/// count from the newest candidate, so the newest weighs 1 and the sum never
+/// underflows to zero; the normalised weights are the same as from the conversion.
+///
+/// Last touch over the default window is rolled up on each conversion
+/// (`rollup::COLUMNS`): with `rolled`, `last_id` is read from there.
+/// Only `cv` reads the conversions table, from the covering index of a date range.
+fn conversions_cte(s: &Settings, filter: &ConversionFilter, needs: Needs, rolled: bool, q: &mut Sql) -> String {
     let mut where_sql = Vec::new();
-    let mut where_values: Vec<Value> = Vec::new();
     if filter.valid_only {
         where_sql.push("c.active = TRUE AND c.confirmed = TRUE".to_string());
     }
     if let Some(from) = filter.from {
-        where_sql.push("c.occurred_at >= ?".into());
-        where_values.push(from.into());
+        where_sql.push(format!("c.occurred_at >= {}", q.p(from)));
     }
     if let Some(to) = filter.to {
-        where_sql.push("c.occurred_at < ?".into());
-        where_values.push(to.into());
+        where_sql.push(format!("c.occurred_at < {}", q.p(to)));
     }
     if let Some(e) = &filter.event {
-        where_sql.push("c.event = ?".into());
-        where_values.push(e.clone().into());
+        where_sql.push(format!("c.event = {}", q.p(e.clone())));
     }
     if let Some(ids) = &filter.ids {
         if ids.is_empty() {
             where_sql.push("1 = 0".into());
         } else {
-            where_sql.push(format!("c.id IN ({})", vec!["?"; ids.len()].join(", ")));
-            where_values.extend(ids.iter().map(|i| Value::from(*i)));
+            let list: Vec<&str> = ids.iter().map(|i| q.p(*i)).collect();
+            where_sql.push(format!("c.id IN ({})", list.join(", ")));
         }
     }
     let where_clause = if where_sql.is_empty() {
@@ -118,25 +155,138 @@ fn candidates(s: &Settings, filter: &ConversionFilter, group: GroupBy, detail: b
     } else {
         format!(" WHERE {}", where_sql.join(" AND "))
     };
-    // The decay term appears twice (its value, and its sum over the conversion).
-    let sql = format!(
-        "SELECT c.id AS cid, c.currency, c.value_minor, t.id AS tid, \
-         CASE WHEN t.id IS NULL THEN '{NONE_KEY}' ELSE {key} END AS gkey, \
-         COUNT(t.id) OVER (PARTITION BY c.id) AS n, \
-         ROW_NUMBER() OVER (PARTITION BY c.id ORDER BY t.created_at, t.id) AS rn, \
-         {decay} AS raw, SUM({decay}) OVER (PARTITION BY c.id) AS raw_sum{detail_cols} \
-         FROM conversions c \
-         LEFT JOIN touchpoints t ON t.identity_id = c.identity_id AND t.created_at < c.occurred_at \
-           AND t.created_at >= c.occurred_at - ?{window_clause} \
-         LEFT JOIN links l ON l.id = t.link_id \
-         LEFT JOIN users u ON u.id = l.owner_id \
-         LEFT JOIN campaigns cm ON cm.id = l.campaign_id{where_clause}"
+    let mut sql = format!(
+        "WITH cv AS MATERIALIZED (SELECT c.id AS cid, c.identity_id AS iid, c.occurred_at AS occ, c.currency, \
+         c.value_minor, c.lt_touchpoint_id AS rolled_id, c.created_at AS recorded_at FROM conversions c{where_clause})"
     );
-    // Placeholder order: decay, decay-sum, max window, source windows, filters.
-    let mut ordered: Vec<Value> = vec![half_life_ms.into(), half_life_ms.into()];
-    ordered.extend(values);
-    ordered.extend(where_values);
-    Query { sql, values: ordered }
+    let mut cols = Vec::new();
+    if needs.n {
+        cols.push(format!(
+            "(SELECT COUNT(*) FROM touchpoints t WHERE {}) AS n",
+            candidate_of(s, q, "t", "cv")
+        ));
+    }
+    for (need, name, dir) in [(needs.first, "first_id", "ASC"), (needs.last, "last_id", "DESC")] {
+        if need {
+            let find = format!(
+                "(SELECT t.id FROM touchpoints t WHERE {} ORDER BY t.created_at {dir}, t.id {dir} LIMIT 1)",
+                candidate_of(s, q, "t", "cv")
+            );
+            // The rollup is written when the conversion is recorded; a conversion dated
+            // after that (the API allows a few minutes of clock skew) may have gained
+            // a touch since: look for it.
+            cols.push(if rolled && name == "last_id" {
+                format!("CASE WHEN cv.occ <= cv.recorded_at THEN cv.rolled_id ELSE {find} END AS {name}")
+            } else {
+                format!("{find} AS {name}")
+            });
+        }
+    }
+    sql.push_str(&format!(
+        ", ag AS MATERIALIZED (SELECT cv.*, {} FROM cv)",
+        cols.join(", ")
+    ));
+    if needs.decay {
+        let h = q.p(s.half_life_days * DAY as f64);
+        let cand = candidate_of(s, q, "t", "ag");
+        sql.push_str(&format!(
+            ", dk AS MATERIALIZED (SELECT ag.*, lt.created_at AS last_at, \
+             (SELECT SUM(EXP(-0.6931471805599453 * {} / {h})) FROM touchpoints t WHERE {cand}) AS raw_sum \
+             FROM ag LEFT JOIN touchpoints lt ON lt.id = ag.last_id)",
+            f("lt.created_at - t.created_at")
+        ));
+    }
+    sql
+}
+
+/// The weight of candidate `t` of conversion `x` under `model` (1 for the "(none)"
+/// row of a conversion without candidates).
+fn weight_expr(model: Model, q: &mut Sql, s: &Settings) -> String {
+    let w = match model {
+        Model::LastTouch => "CASE WHEN t.id = x.last_id THEN 1.0 ELSE 0.0 END".to_string(),
+        Model::FirstTouch => "CASE WHEN t.id = x.first_id THEN 1.0 ELSE 0.0 END".to_string(),
+        Model::Linear => format!("{} / x.n", f("1")),
+        Model::PositionBased => format!(
+            "CASE WHEN x.n = 1 THEN 1.0 WHEN x.n = 2 THEN 0.5 WHEN t.id = x.first_id OR t.id = x.last_id THEN 0.4 \
+             ELSE {} / (x.n - 2) END",
+            f("0.2")
+        ),
+        Model::TimeDecay => format!(
+            "EXP(-0.6931471805599453 * {} / {}) / x.raw_sum",
+            f("x.last_at - t.created_at"),
+            q.p(s.half_life_days * DAY as f64)
+        ),
+    };
+    f(&format!("CASE WHEN t.id IS NULL THEN 1.0 ELSE {w} END"))
+}
+
+/// The tables a group key (and, for `detail`, the credit's own columns) reads
+/// besides the touch: only those are joined.
+fn joins(group: GroupBy, detail: bool) -> &'static str {
+    const LINK: &str = " LEFT JOIN links l ON l.id = t.link_id";
+    const USER: &str = " LEFT JOIN links l ON l.id = t.link_id LEFT JOIN users u ON u.id = l.owner_id";
+    if detail {
+        return USER;
+    }
+    match group {
+        GroupBy::Source | GroupBy::Medium | GroupBy::UtmCampaign | GroupBy::Channel => "",
+        GroupBy::Link => LINK,
+        GroupBy::ReferringUser => USER,
+        GroupBy::Campaign => " LEFT JOIN links l ON l.id = t.link_id LEFT JOIN campaigns cm ON cm.id = l.campaign_id",
+    }
+}
+
+/// One row per (conversion, candidate), or one "(none)" row for a conversion without
+/// any: `cid`, `currency`, `value_minor`, `tid`, `gkey`, the weight `w{i}` of each of
+/// `models`, and, for `detail`, the touch's own columns. First and last touch alone
+/// join only the one touch they credit.
+fn candidates(s: &Settings, filter: &ConversionFilter, group: GroupBy, models: &[Model], detail: bool) -> Query {
+    let mut q = Sql::default();
+    let needs = Needs::of(models);
+    let rolled = models == [Model::LastTouch] && s.is_rolled_up();
+    let with = conversions_cte(s, filter, needs, rolled, &mut q);
+    let x = if needs.decay { "dk" } else { "ag" };
+    let single = !detail && models.len() == 1 && matches!(models[0], Model::FirstTouch | Model::LastTouch);
+    let weights: Vec<String> = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            if single {
+                format!("{} AS w{i}", f("1.0"))
+            } else {
+                format!("{} AS w{i}", weight_expr(*m, &mut q, s))
+            }
+        })
+        .collect();
+    let join = if single {
+        let pick = if models[0] == Model::FirstTouch {
+            "first_id"
+        } else {
+            "last_id"
+        };
+        format!("t.id = x.{pick}")
+    } else {
+        candidate_of(s, &mut q, "t", "x")
+    };
+    let detail_cols = if detail {
+        ", t.created_at AS tat, t.source AS tsource, t.medium AS tmedium, t.utm_source, t.utm_medium, t.utm_campaign, t.utm_term, \
+         t.utm_content, t.utm_id, t.click_ids, t.extra_params, t.http_referrer, l.code AS link_code, u.email AS referring_user"
+    } else {
+        ""
+    };
+    let key = key_expr(group);
+    let select = format!(
+        "SELECT x.cid, x.currency, x.value_minor, t.id AS tid, \
+         CASE WHEN t.id IS NULL THEN '{NONE_KEY}' ELSE {key} END AS gkey, {}{detail_cols} \
+         FROM {x} x LEFT JOIN touchpoints t ON {join}{}",
+        weights.join(", "),
+        joins(group, detail)
+    );
+    Query {
+        with,
+        select,
+        values: q.values,
+    }
 }
 
 /// Credited conversions and value per group.
@@ -146,13 +296,11 @@ pub async fn report(
     filter: &ConversionFilter,
     group: GroupBy,
 ) -> Result<Report, DbErr> {
-    let q = candidates(s, filter, group, false);
+    let q = candidates(s, filter, group, &[s.model], false);
     let sql = format!(
-        "SELECT y.gkey, y.currency, SUM(y.w) AS conversions, SUM(y.w * y.value_minor) AS value FROM \
-         (SELECT x.gkey, x.currency, x.value_minor, {} AS w FROM ({}) x) y \
-         WHERE y.w > 0 GROUP BY y.gkey, y.currency",
-        weight_expr(s.model),
-        q.sql
+        "{} SELECT y.gkey, y.currency, SUM(y.w0) AS conversions, SUM(y.w0 * y.value_minor) AS value FROM ({}) y \
+         WHERE y.w0 > 0 GROUP BY y.gkey, y.currency",
+        q.with, q.select
     );
     let b = db.get_database_backend();
     let rows = db.query_all(stmt(b, &sql, q.values)).await?;
@@ -201,20 +349,15 @@ pub async fn compare(
     filter: &ConversionFilter,
     group: GroupBy,
 ) -> Result<crate::dto::CompareReport, DbErr> {
-    let q = candidates(s, filter, group, false);
-    let weights: Vec<String> = Model::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, m)| format!("{} AS w{i}", weight_expr(*m)))
-        .collect();
+    let q = candidates(s, filter, group, &Model::ALL, false);
     let sums: Vec<String> = (0..Model::ALL.len())
         .map(|i| format!("SUM(y.w{i}) AS c{i}, SUM(y.w{i} * y.value_minor) AS v{i}"))
         .collect();
     let sql = format!(
-        "SELECT y.gkey, y.currency, {} FROM (SELECT x.gkey, x.currency, x.value_minor, {} FROM ({}) x) y GROUP BY y.gkey, y.currency",
+        "{} SELECT y.gkey, y.currency, {} FROM ({}) y GROUP BY y.gkey, y.currency",
+        q.with,
         sums.join(", "),
-        weights.join(", "),
-        q.sql
+        q.select
     );
     let b = db.get_database_backend();
     // Per group: conversions credited by each model, and value by currency by each model.
@@ -266,17 +409,17 @@ pub async fn compare(
     })
 }
 
-/// The SQL of the conversions a group is credited with: rows of `cid` and `share`.
-pub fn drill_query(s: &Settings, filter: &ConversionFilter, group: GroupBy, key: &str) -> (String, Vec<Value>) {
-    let q = candidates(s, filter, group, false);
+/// The SQL of the conversions a group is credited with: a `WITH` part, and a query
+/// of rows of `cid` and `share` to wrap in it; and their values, in that order.
+pub fn drill_query(s: &Settings, filter: &ConversionFilter, group: GroupBy, key: &str) -> (String, String, Vec<Value>) {
+    let q = candidates(s, filter, group, &[s.model], false);
     let sql = format!(
-        "SELECT y.cid, SUM(y.w) AS share FROM (SELECT x.cid, x.gkey, {} AS w FROM ({}) x) y WHERE y.gkey = ? AND y.w > 0 GROUP BY y.cid",
-        weight_expr(s.model),
-        q.sql
+        "SELECT y.cid, SUM(y.w0) AS share FROM ({}) y WHERE y.gkey = ? AND y.w0 > 0 GROUP BY y.cid",
+        q.select
     );
     let mut values = q.values;
     values.push(key.to_string().into());
-    (sql, values)
+    (q.with, sql, values)
 }
 
 /// The conversions a group is credited with (under the settings' model), newest
@@ -290,19 +433,12 @@ pub async fn drill(
     limit: u64,
     offset: u64,
 ) -> Result<(Vec<(i64, f64)>, u64), DbErr> {
-    let q = candidates(s, filter, group, false);
-    let inner = format!(
-        "SELECT y.cid, SUM(y.w) AS share FROM (SELECT x.cid, x.gkey, {} AS w FROM ({}) x) y WHERE y.gkey = ? AND y.w > 0 GROUP BY y.cid",
-        weight_expr(s.model),
-        q.sql
-    );
+    let (with, inner, mut values) = drill_query(s, filter, group, key);
     let b = db.get_database_backend();
-    let mut values = q.values.clone();
-    values.push(key.to_string().into());
     let total: i64 = db
         .query_one(stmt(
             b,
-            &format!("SELECT COUNT(*) AS n FROM ({inner}) z"),
+            &format!("{with} SELECT COUNT(*) AS n FROM ({inner}) z"),
             values.clone(),
         ))
         .await?
@@ -313,7 +449,7 @@ pub async fn drill(
     let rows = db
         .query_all(stmt(
             b,
-            &format!("SELECT z.cid, z.share FROM ({inner}) z ORDER BY z.cid DESC LIMIT ? OFFSET ?"),
+            &format!("{with} SELECT z.cid, z.share FROM ({inner}) z ORDER BY z.cid DESC LIMIT ? OFFSET ?"),
             values,
         ))
         .await?;
@@ -345,12 +481,11 @@ pub async fn credits(
         ids: Some(ids.to_vec()),
         ..Default::default()
     };
-    let q = candidates(s, &filter, GroupBy::Source, true);
+    let q = candidates(s, &filter, GroupBy::Source, &[s.model], true);
     let cmp = if with_zero { ">=" } else { ">" };
     let sql = format!(
-        "SELECT y.* FROM (SELECT x.*, {} AS w FROM ({}) x) y WHERE y.tid IS NOT NULL AND y.w {cmp} 0 ORDER BY y.cid, y.tat, y.tid",
-        weight_expr(s.model),
-        q.sql
+        "{} SELECT y.* FROM ({}) y WHERE y.tid IS NOT NULL AND y.w0 {cmp} 0 ORDER BY y.cid, y.tat, y.tid",
+        q.with, q.select
     );
     let b = db.get_database_backend();
     for r in db.query_all(stmt(b, &sql, q.values)).await? {
@@ -371,7 +506,7 @@ pub async fn credits(
         let tat: i64 = r.try_get("", "tat")?;
         out.entry(cid).or_default().push(Credit {
             touchpoint_id: r.try_get::<i64>("", "tid")?.to_string(),
-            weight: round6(r.try_get::<f64>("", "w")?),
+            weight: round6(r.try_get::<f64>("", "w0")?),
             at: rfc3339(tat),
             source: r.try_get("", "tsource")?,
             medium: r.try_get("", "tmedium")?,

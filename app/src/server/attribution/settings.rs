@@ -65,6 +65,9 @@ pub struct Settings {
     /// Per-source windows, keyed by lowercased `source`; 0 excludes the source.
     pub source_windows: BTreeMap<String, i64>,
     pub half_life_days: f64,
+    /// The window of the last touch rolled up on each conversion
+    /// (`ATTRIBUTION_WINDOW_DAYS`): last touch over it reads the rollup.
+    pub rollup_window_days: i64,
 }
 
 impl Settings {
@@ -75,6 +78,7 @@ impl Settings {
             window_days: config.attribution_window_days,
             source_windows: BTreeMap::new(),
             half_life_days: config.attribution_half_life_days,
+            rollup_window_days: config.attribution_window_days,
         }
     }
 
@@ -131,6 +135,12 @@ impl Settings {
     }
 
     /// The longest window of all: candidates are never older than this.
+    /// Last touch over the window rolled up on every conversion: the engine reads
+    /// the rolled-up touch instead of looking for it.
+    pub fn is_rolled_up(&self) -> bool {
+        self.model == Model::LastTouch && self.source_windows.is_empty() && self.window_days == self.rollup_window_days
+    }
+
     pub fn max_window_days(&self) -> i64 {
         self.source_windows
             .values()
