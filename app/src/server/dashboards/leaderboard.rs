@@ -49,8 +49,10 @@ async fn board(
     by_user: bool,
     currency: &str,
 ) -> Result<(Vec<LeaderRow>, Vec<LeaderRow>), DbErr> {
-    let signed = signups(db, p, by_user).await?;
-    let credit = credited(db, if by_user { "referring_user" } else { "link" }, p, None).await?;
+    let (signed, credit) = futures::try_join!(
+        signups(db, p, by_user),
+        credited(db, if by_user { "referring_user" } else { "link" }, p, None),
+    )?;
     let mut names: Vec<String> = signed.keys().chain(credit.keys()).cloned().collect();
     names.sort();
     names.dedup();
@@ -84,8 +86,11 @@ async fn board(
 
 pub async fn leaderboard(db: &impl ConnectionTrait, config: &Config, range: &DateRange) -> Result<Leaderboard, DbErr> {
     let cur = &config.default_currency;
-    let (users_by_signups, users_by_value) = board(db, range.current, true, cur).await?;
-    let (links_by_signups, links_by_value) = board(db, range.current, false, cur).await?;
+    // Both boards at once, each query on its own read connection.
+    let ((users_by_signups, users_by_value), (links_by_signups, links_by_value)) = futures::try_join!(
+        board(db, range.current, true, cur),
+        board(db, range.current, false, cur),
+    )?;
     Ok(Leaderboard {
         range: super::overview::range_dto(range),
         users_by_signups,
