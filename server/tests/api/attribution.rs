@@ -721,7 +721,7 @@ db_test!(
 );
 
 db_test!(
-    last_touch_over_the_default_window_reads_the_rollup_and_agrees_with_the_search,
+    every_model_over_the_default_window_reads_the_rollup_and_agrees_with_the_search,
     |app| {
         let f = Fixture { app: &app };
         let db = &app.state.db.write;
@@ -755,15 +755,23 @@ db_test!(
             .unwrap();
         let late = f.touch(i, T - DAY, "email").await;
 
-        let rolled = Settings::parse(&app.state.config, Some("last_touch"), None, None, None).unwrap();
-        assert!(rolled.is_rolled_up(), "the default settings read the rollup");
-        let searched = f.settings("last_touch", None, None);
-        assert!(!searched.is_rolled_up());
-        for group in GroupBy::ALL {
-            let a = f.report(&rolled, group).await;
-            assert!(!a.is_empty());
-            assert_eq!(a, f.report(&searched, group).await, "{group:?}");
+        for model in Model::ALL {
+            let rolled = Settings::parse(&app.state.config, Some(model.as_str()), None, None, None).unwrap();
+            assert!(rolled.is_rolled_up(), "the default window reads the rollup");
+            let searched = f.settings(model.as_str(), None, None);
+            assert!(!searched.is_rolled_up());
+            for group in GroupBy::ALL {
+                let a = f.report(&rolled, group).await;
+                assert!(!a.is_empty());
+                assert_eq!(a, f.report(&searched, group).await, "{model:?} {group:?}");
+            }
+            assert_eq!(
+                f.credits(&rolled, early).await,
+                f.credits(&searched, early).await,
+                "{model:?}"
+            );
         }
+        let rolled = Settings::parse(&app.state.config, Some("last_touch"), None, None, None).unwrap();
         assert_eq!(f.credits(&rolled, early).await, vec![(late, 1.0)]);
         // Other windows, and per-source windows, search.
         assert!(!f.settings("last_touch", Some("7"), None).is_rolled_up());

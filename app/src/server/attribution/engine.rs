@@ -54,17 +54,22 @@ struct Query {
     values: Vec<Value>,
 }
 
-/// SQL text with its `?` values, pushed in the order the placeholders are written.
+/// The values of a query's `?` placeholders, pushed in the order they are written.
 #[derive(Default)]
-struct Sql {
+struct Params {
     values: Vec<Value>,
 }
 
-impl Sql {
+impl Params {
     fn p(&mut self, v: impl Into<Value>) -> &'static str {
         self.values.push(v.into());
         "?"
     }
+}
+
+/// 2^(−`age`/half-life) in SQL, `half_life` being the placeholder of the half-life in ms.
+fn decay(age: &str, half_life: &str) -> String {
+    format!("EXP(-0.6931471805599453 * {} / {half_life})", f(age))
 }
 
 /// What the models asked for need to know of each conversion's candidates.
@@ -102,7 +107,7 @@ impl Needs {
 
 /// `t` is a candidate of the conversion row `cv`: its identity's touch, strictly
 /// before the conversion, inside the window of its source.
-fn candidate_of(s: &Settings, q: &mut Sql, t: &str, cv: &str) -> String {
+fn candidate_of(s: &Settings, q: &mut Params, t: &str, cv: &str) -> String {
     let mut sql = format!(
         "{t}.identity_id = {cv}.iid AND {t}.created_at < {cv}.occ AND {t}.created_at >= {cv}.occ - {}",
         q.p(s.max_window_days() * DAY)
@@ -125,10 +130,11 @@ fn candidate_of(s: &Settings, q: &mut Sql, t: &str, cv: &str) -> String {
 /// count from the newest candidate, so the newest weighs 1 and the sum never
 /// underflows to zero; the normalised weights are the same as from the conversion.
 ///
-/// Last touch over the default window is rolled up on each conversion
-/// (`rollup::COLUMNS`): with `rolled`, `last_id` is read from there.
-/// Only `cv` reads the conversions table, from the covering index of a date range.
-fn conversions_cte(s: &Settings, filter: &ConversionFilter, needs: Needs, rolled: bool, q: &mut Sql) -> String {
+/// The last candidate under the default window is rolled up on each conversion
+/// (`rollup::COLUMNS`): with those settings, whatever the model, `last_id` is read
+/// from there. Only `cv` reads the conversions table, from the covering index of a
+/// date range.
+fn conversions_cte(s: &Settings, filter: &ConversionFilter, needs: Needs, q: &mut Params) -> String {
     let mut where_sql = Vec::new();
     if filter.valid_only {
         where_sql.push("c.active = TRUE AND c.confirmed = TRUE".to_string());
@@ -166,7 +172,11 @@ fn conversions_cte(s: &Settings, filter: &ConversionFilter, needs: Needs, rolled
             candidate_of(s, q, "t", "cv")
         ));
     }
-    for (need, name, dir) in [(needs.first, "first_id", "ASC"), (needs.last, "last_id", "DESC")] {
+    let rolled = s.is_rolled_up();
+    for (need, name, dir, from_rollup) in [
+        (needs.first, "first_id", "ASC", false),
+        (needs.last, "last_id", "DESC", rolled),
+    ] {
         if need {
             let find = format!(
                 "(SELECT t.id FROM touchpoints t WHERE {} ORDER BY t.created_at {dir}, t.id {dir} LIMIT 1)",
@@ -175,7 +185,7 @@ fn conversions_cte(s: &Settings, filter: &ConversionFilter, needs: Needs, rolled
             // The rollup is written when the conversion is recorded; a conversion dated
             // after that (the API allows a few minutes of clock skew) may have gained
             // a touch since: look for it.
-            cols.push(if rolled && name == "last_id" {
+            cols.push(if from_rollup {
                 format!("CASE WHEN cv.occ <= cv.recorded_at THEN cv.rolled_id ELSE {find} END AS {name}")
             } else {
                 format!("{find} AS {name}")
@@ -191,9 +201,9 @@ fn conversions_cte(s: &Settings, filter: &ConversionFilter, needs: Needs, rolled
         let cand = candidate_of(s, q, "t", "ag");
         sql.push_str(&format!(
             ", dk AS MATERIALIZED (SELECT ag.*, lt.created_at AS last_at, \
-             (SELECT SUM(EXP(-0.6931471805599453 * {} / {h})) FROM touchpoints t WHERE {cand}) AS raw_sum \
+             (SELECT SUM({}) FROM touchpoints t WHERE {cand}) AS raw_sum \
              FROM ag LEFT JOIN touchpoints lt ON lt.id = ag.last_id)",
-            f("lt.created_at - t.created_at")
+            decay("lt.created_at - t.created_at", h)
         ));
     }
     sql
@@ -201,7 +211,7 @@ fn conversions_cte(s: &Settings, filter: &ConversionFilter, needs: Needs, rolled
 
 /// The weight of candidate `t` of conversion `x` under `model` (1 for the "(none)"
 /// row of a conversion without candidates).
-fn weight_expr(model: Model, q: &mut Sql, s: &Settings) -> String {
+fn weight_expr(model: Model, q: &mut Params, s: &Settings) -> String {
     let w = match model {
         Model::LastTouch => "CASE WHEN t.id = x.last_id THEN 1.0 ELSE 0.0 END".to_string(),
         Model::FirstTouch => "CASE WHEN t.id = x.first_id THEN 1.0 ELSE 0.0 END".to_string(),
@@ -212,9 +222,8 @@ fn weight_expr(model: Model, q: &mut Sql, s: &Settings) -> String {
             f("0.2")
         ),
         Model::TimeDecay => format!(
-            "EXP(-0.6931471805599453 * {} / {}) / x.raw_sum",
-            f("x.last_at - t.created_at"),
-            q.p(s.half_life_days * DAY as f64)
+            "{} / x.raw_sum",
+            decay("x.last_at - t.created_at", q.p(s.half_life_days * DAY as f64))
         ),
     };
     f(&format!("CASE WHEN t.id IS NULL THEN 1.0 ELSE {w} END"))
@@ -241,10 +250,9 @@ fn joins(group: GroupBy, detail: bool) -> &'static str {
 /// `models`, and, for `detail`, the touch's own columns. First and last touch alone
 /// join only the one touch they credit.
 fn candidates(s: &Settings, filter: &ConversionFilter, group: GroupBy, models: &[Model], detail: bool) -> Query {
-    let mut q = Sql::default();
+    let mut q = Params::default();
     let needs = Needs::of(models);
-    let rolled = models == [Model::LastTouch] && s.is_rolled_up();
-    let with = conversions_cte(s, filter, needs, rolled, &mut q);
+    let with = conversions_cte(s, filter, needs, &mut q);
     let x = if needs.decay { "dk" } else { "ag" };
     let single = !detail && models.len() == 1 && matches!(models[0], Model::FirstTouch | Model::LastTouch);
     let weights: Vec<String> = models

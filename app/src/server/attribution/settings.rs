@@ -66,7 +66,8 @@ pub struct Settings {
     pub source_windows: BTreeMap<String, i64>,
     pub half_life_days: f64,
     /// The window of the last touch rolled up on each conversion
-    /// (`ATTRIBUTION_WINDOW_DAYS`): last touch over it reads the rollup.
+    /// (`ATTRIBUTION_WINDOW_DAYS`): the engine reads a conversion's last candidate
+    /// from the rollup when the settings use that window alone.
     pub rollup_window_days: i64,
 }
 
@@ -135,10 +136,11 @@ impl Settings {
     }
 
     /// The longest window of all: candidates are never older than this.
-    /// Last touch over the window rolled up on every conversion: the engine reads
-    /// the rolled-up touch instead of looking for it.
+    /// The window rolled up on every conversion, and no per-source window: whatever
+    /// the model, the engine reads a conversion's last candidate from the rollup
+    /// instead of looking for it.
     pub fn is_rolled_up(&self) -> bool {
-        self.model == Model::LastTouch && self.source_windows.is_empty() && self.window_days == self.rollup_window_days
+        self.source_windows.is_empty() && self.window_days == self.rollup_window_days
     }
 
     pub fn max_window_days(&self) -> i64 {
