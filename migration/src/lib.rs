@@ -13,6 +13,7 @@ mod m20261121_000003_tracking;
 mod m20261121_000004_conversions;
 mod m20261121_000005_partial_indexes;
 mod m20261121_000006_covering_indexes;
+mod m20261122_000007_credit_days;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_conversions::Migration),
             Box::new(m20261121_000005_partial_indexes::Migration),
             Box::new(m20261121_000006_covering_indexes::Migration),
+            Box::new(m20261122_000007_credit_days::Migration),
         ]
     }
 }

@@ -292,6 +292,25 @@ async fn max_id(db: &impl ConnectionTrait, table: &str) -> Result<i64, DbErr> {
     Ok(row.map(|r| r.try_get::<i64>("", "m")).transpose()?.unwrap_or(0))
 }
 
+/// Computes every out-of-date day of the credit by day, with the window and half-life
+/// the database was started with (recorded at startup).
+pub async fn settle_credit_days(conn: &sea_orm::DatabaseConnection) -> Result<(), Box<dyn std::error::Error>> {
+    let mut meta = std::collections::HashMap::new();
+    for r in conn
+        .query_all(stmt(conn.get_database_backend(), "SELECT key, value FROM app_meta", []))
+        .await?
+    {
+        meta.insert(r.try_get::<String>("", "key")?, r.try_get::<String>("", "value")?);
+    }
+    let get = |k: &str| meta.get(k).and_then(|v| v.parse::<f64>().ok());
+    let (Some(window), Some(half_life)) = (get("attribution_window_days"), get("attribution_half_life_days")) else {
+        return Err("the database was not prepared by startup (no recorded attribution window)".into());
+    };
+    let settings = app::server::attribution::Settings::rolled_up(window as i64, half_life);
+    while app::server::attribution::credit_days::settle(conn, &settings, 64).await? > 0 {}
+    Ok(())
+}
+
 pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn std::error::Error>> {
     let conn = &db.write;
     if max_id(conn, "touchpoints").await? > 0 || max_id(conn, "conversions").await? > 0 {
@@ -655,6 +674,8 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
     .await?;
     bar.set_message("last touches");
     app::server::attribution::rollup::refresh(conn, app::server::attribution::rollup::Scope::All).await?;
+    bar.set_message("credit by day");
+    settle_credit_days(conn).await?;
     if conn.get_database_backend() == DatabaseBackend::Postgres {
         for t in [
             "users",

@@ -101,45 +101,70 @@ async fn guard_settings(db: &Database, config: &Config) -> Result<(), StartupErr
     keep_window_rollup_current(db, config).await
 }
 
-/// The conversions' rolled-up last touch depends on `ATTRIBUTION_WINDOW_DAYS`: when the
-/// setting differs from the one they were computed with, recompute them all.
+/// The conversions' rolled-up last touch depends on `ATTRIBUTION_WINDOW_DAYS`, and the
+/// credit by day on it and `ATTRIBUTION_HALF_LIFE_DAYS`: when a setting differs from
+/// the one they were computed with, recompute the last touches, and mark every day
+/// out of date (reports search those until the background task settles them).
 async fn keep_window_rollup_current(db: &Database, config: &Config) -> Result<(), StartupError> {
     let backend = db.write.get_database_backend();
-    let wanted = config.attribution_window_days.to_string();
-    let row = db
-        .write
-        .query_one(app::server::sql::stmt(
-            backend,
-            "SELECT value FROM app_meta WHERE key = 'attribution_window_days'",
-            [],
-        ))
-        .await
-        .map_err(StartupError::Migrate)?;
-    let recorded: Option<String> = row.and_then(|r| r.try_get("", "value").ok());
-    if recorded.as_deref() == Some(wanted.as_str()) {
+    let recorded = |key: &'static str| async move {
+        let row = db
+            .write
+            .query_one(app::server::sql::stmt(
+                backend,
+                "SELECT value FROM app_meta WHERE key = ?",
+                [key.into()],
+            ))
+            .await?;
+        Ok::<Option<String>, sea_orm::DbErr>(row.and_then(|r| r.try_get("", "value").ok()))
+    };
+    let window = config.attribution_window_days.to_string();
+    let half_life = config.attribution_half_life_days.to_string();
+    let (old_window, old_half_life) = (
+        recorded("attribution_window_days")
+            .await
+            .map_err(StartupError::Migrate)?,
+        recorded("attribution_half_life_days")
+            .await
+            .map_err(StartupError::Migrate)?,
+    );
+    if old_window.as_deref() == Some(window.as_str()) && old_half_life.as_deref() == Some(half_life.as_str()) {
         return Ok(());
     }
     let txn = db.write.begin().await.map_err(StartupError::Migrate)?;
-    txn.execute(app::server::sql::stmt(
-        backend,
-        "DELETE FROM app_meta WHERE key = 'attribution_window_days'",
-        [],
-    ))
-    .await
-    .map_err(StartupError::Migrate)?;
-    txn.execute(app::server::sql::stmt(
-        backend,
-        "INSERT INTO app_meta (key, value) VALUES ('attribution_window_days', ?)",
-        [wanted.clone().into()],
-    ))
-    .await
-    .map_err(StartupError::Migrate)?;
-    if let Some(old) = recorded {
-        tracing::info!(from = %old, to = %wanted, "ATTRIBUTION_WINDOW_DAYS changed: recomputing every conversion's last touch");
+    for (key, value) in [
+        ("attribution_window_days", &window),
+        ("attribution_half_life_days", &half_life),
+    ] {
+        txn.execute(app::server::sql::stmt(
+            backend,
+            "DELETE FROM app_meta WHERE key = ?",
+            [key.into()],
+        ))
+        .await
+        .map_err(StartupError::Migrate)?;
+        txn.execute(app::server::sql::stmt(
+            backend,
+            "INSERT INTO app_meta (key, value) VALUES (?, ?)",
+            [key.into(), value.clone().into()],
+        ))
+        .await
+        .map_err(StartupError::Migrate)?;
+    }
+    if let Some(old) = old_window.as_ref().filter(|o| **o != window) {
+        tracing::info!(from = %old, to = %window, "ATTRIBUTION_WINDOW_DAYS changed: recomputing every conversion's last touch");
         let n = app::server::attribution::rollup::refresh(&txn, app::server::attribution::rollup::Scope::All)
             .await
             .map_err(StartupError::Migrate)?;
         tracing::info!(conversions = n, "last touches recomputed");
+    }
+    // A database from before the half-life was recorded was rolled up with the
+    // window alone; its credit by day is recomputed too.
+    if old_window.is_some() && (old_window.as_ref() != Some(&window) || old_half_life.as_ref() != Some(&half_life)) {
+        tracing::info!("the default window or half-life changed: the credit by day will be recomputed");
+        app::server::attribution::credit_days::invalidate_all(&txn)
+            .await
+            .map_err(StartupError::Migrate)?;
     }
     txn.commit().await.map_err(StartupError::Migrate)
 }
@@ -174,6 +199,7 @@ impl Application {
         let state = AppState::new(db, config, options);
         let store = Store::new(&state.db).await.map_err(StartupError::Sessions)?;
         spawn_session_cleanup(store.clone());
+        spawn_credit_days_settler(&state);
         let router = router(state.clone(), store);
         Ok(Application {
             listener,
@@ -208,6 +234,26 @@ impl Application {
         )
         .await
     }
+}
+
+/// Recomputes out-of-date days of the credit by day, a few at a time, so that reports
+/// find little to search live. Exactness never depends on it: reports search what is
+/// out of date.
+fn spawn_credit_days_settler(state: &AppState) {
+    let db = state.db.write.clone();
+    let settings = app::server::attribution::Settings::defaults(&state.config);
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now() + Duration::from_secs(5);
+        let mut tick = tokio::time::interval_at(start, Duration::from_secs(20));
+        loop {
+            tick.tick().await;
+            match app::server::attribution::credit_days::settle(&db, &settings, 16).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(days = n, "credit by day recomputed"),
+                Err(e) => tracing::warn!(error = %e, "could not recompute the credit by day"),
+            }
+        }
+    });
 }
 
 fn spawn_session_cleanup(store: Store) {

@@ -780,3 +780,219 @@ db_test!(
         assert!(!s.is_rolled_up());
     }
 );
+
+/// Every report under `rolled` (which reads the credit by day) against the search,
+/// under every model and group, for several filters, including a range whose ends
+/// fall inside days. Returns the last touch by source over all time.
+async fn credit_days_agree(f: &Fixture<'_>, label: &str) -> Vec<(String, f64)> {
+    let config = &f.app.state.config;
+    let db = &f.app.state.db.read;
+    let filters = [
+        (
+            "valid",
+            ConversionFilter::parse(config, None, None, None, None).unwrap(),
+        ),
+        (
+            "all",
+            ConversionFilter::parse(config, None, None, None, Some("false")).unwrap(),
+        ),
+        (
+            "signup",
+            ConversionFilter::parse(config, None, None, Some("signup"), Some("all")).unwrap(),
+        ),
+        (
+            "mid-day ends",
+            ConversionFilter {
+                from: Some(T - 3 * DAY - 5 * 3_600_000),
+                to: Some(T + 7_200_000),
+                valid_only: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "days",
+            ConversionFilter::parse(config, Some("2026-06-12"), Some("2026-06-14"), None, None).unwrap(),
+        ),
+    ];
+    for model in Model::ALL {
+        let rolled = Settings::parse(config, Some(model.as_str()), None, None, None).unwrap();
+        assert!(rolled.reads_credit_days());
+        let searched = f.settings(model.as_str(), None, None);
+        assert!(!searched.reads_credit_days());
+        for group in GroupBy::ALL {
+            for (name, filter) in &filters {
+                let a = engine::report(db, &rolled, filter, group).await.unwrap().items;
+                let b = engine::report(db, &searched, filter, group).await.unwrap().items;
+                let what = format!("{label}: {model:?} by {group:?}, {name}");
+                assert_eq!(
+                    a.iter().map(|r| &r.key).collect::<Vec<_>>(),
+                    b.iter().map(|r| &r.key).collect::<Vec<_>>(),
+                    "{what}"
+                );
+                for (x, y) in a.iter().zip(&b) {
+                    assert!(close(x.conversions, y.conversions), "{what}: {x:?} {y:?}");
+                    assert_eq!(x.value, y.value, "{what}");
+                }
+            }
+        }
+    }
+    let rolled = Settings::parse(config, None, None, None, None).unwrap();
+    let searched = f.settings("last_touch", None, None);
+    let all = &filters[0].1;
+    let a = engine::compare(db, &rolled, all, GroupBy::Source).await.unwrap();
+    let b = engine::compare(db, &searched, all, GroupBy::Source).await.unwrap();
+    assert_eq!(a.rows.len(), b.rows.len(), "{label}: compare");
+    for (x, y) in a.rows.iter().zip(&b.rows) {
+        assert_eq!(x.key, y.key, "{label}: compare");
+        assert!(x.conversions.iter().zip(&y.conversions).all(|(p, q)| close(*p, *q)));
+        assert_eq!(x.value, y.value, "{label}: compare {}", x.key);
+    }
+    f.report(&rolled, GroupBy::Source).await
+}
+
+async fn settle(app: &TestApp) -> u64 {
+    let s = Settings::defaults(&app.state.config);
+    let mut n = 0;
+    loop {
+        let done = app::server::attribution::credit_days::settle(&app.state.db.write, &s, 3)
+            .await
+            .unwrap();
+        if done == 0 {
+            return n;
+        }
+        n += done;
+    }
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    scalar(app, &format!("SELECT COUNT(*) FROM {table}"), vec![]).await
+}
+
+db_test!(
+    the_credit_by_day_matches_the_search_through_changes_merges_and_settings,
+    |app| {
+        let f = Fixture { app: &app };
+        let db = &app.state.db.write;
+        let sources = ["google", "facebook", "email", "referral", "bing"];
+        let mut identities = Vec::new();
+        let mut conversions = Vec::new();
+        for n in 0..12i64 {
+            let i = f.identity().await;
+            for k in 0..(n % 5) {
+                f.touch(
+                    i,
+                    T - (k * 7 + n % 4) * DAY - k * 3_600_000,
+                    sources[((n + k) % 5) as usize],
+                )
+                .await;
+            }
+            // Conversions over five days, at different hours, some pending or cancelled.
+            let at = T - (n % 5) * DAY + (n % 3) * 5 * 3_600_000;
+            let c = f
+                .conversion_full(Some(i), at, (n % 4 != 0).then_some(1000 + n), n % 6 != 1, n % 7 != 2)
+                .await;
+            identities.push(i);
+            conversions.push(c);
+        }
+        // A sign-up with no value, and one in another currency.
+        let db_b = db.get_database_backend();
+        db.execute(app::server::sql::stmt(
+            db_b,
+            "UPDATE conversions SET event = 'signup', value_minor = NULL WHERE id = ?",
+            vec![conversions[3].into()],
+        ))
+        .await
+        .unwrap();
+        db.execute(app::server::sql::stmt(
+            db_b,
+            "UPDATE conversions SET currency = 'USD' WHERE id = ?",
+            vec![conversions[5].into()],
+        ))
+        .await
+        .unwrap();
+        // Recorded two days before its time: a later touch before its time counts.
+        let i = f.identity().await;
+        let late: i64 = db
+            .query_one(app::server::sql::stmt(
+                db_b,
+                "INSERT INTO conversions (identity_id, event, value_minor, currency, custom_data, confirmed, active, occurred_at, created_at) \
+                 VALUES (?, 'purchase', 500, 'EUR', '{}', TRUE, TRUE, ?, ?) RETURNING id",
+                vec![i.into(), (T - DAY).into(), (T - 3 * DAY).into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get("", "id")
+            .unwrap();
+        assert!(late > 0);
+
+        let before = credit_days_agree(&f, "nothing rolled up yet").await;
+        assert!(settle(&app).await >= 5, "every day with conversions is computed");
+        assert!(count(&app, "credit_days").await > 0);
+        assert_eq!(count(&app, "credit_days_dirty").await, 0);
+        assert_eq!(credit_days_agree(&f, "rolled up").await, before);
+
+        // A touch made after the late conversion was recorded, before its time.
+        f.touch(i, T - 2 * DAY, "newsletter").await;
+        let with_late = credit_days_agree(&f, "late touch").await;
+        assert!(with_late.iter().any(|(k, _)| k == "newsletter"), "{with_late:?}");
+
+        // Cancelled, confirmed, and a merge that brings older touches.
+        app::server::conversions::manage::change_status(
+            db,
+            &app::server::conversions::manage::Selector::Id(conversions[4]),
+            app::server::conversions::manage::StatusChange::Cancel,
+        )
+        .await
+        .unwrap();
+        app::server::conversions::manage::change_status(
+            db,
+            &app::server::conversions::manage::Selector::Id(conversions[2]),
+            app::server::conversions::manage::StatusChange::Confirm,
+        )
+        .await
+        .unwrap();
+        app::server::tracking::identity::merge(db, identities[9], identities[0])
+            .await
+            .unwrap();
+        assert!(
+            count(&app, "credit_days_dirty").await > 0,
+            "the changes marked their days"
+        );
+        let changed = credit_days_agree(&f, "changed, searched live").await;
+        assert_ne!(changed, with_late, "the changes moved credit");
+        settle(&app).await;
+        assert_eq!(credit_days_agree(&f, "changed, rolled up").await, changed);
+
+        // Another instance with a new half-life: every day is out of date again, and
+        // its reports still agree with the search.
+        let (_base, state) = app.another_instance(|c| c.attribution_half_life_days = 2.5).await;
+        assert!(count(&app, "credit_days_dirty").await >= 5);
+        assert_eq!(count(&app, "credit_days").await, 0);
+        let s = Settings::defaults(&state.config);
+        assert!(s.reads_credit_days());
+        let mut searched = s.clone();
+        searched.rollup_window_days = 0;
+        searched.model = Model::TimeDecay;
+        let mut rolled = s;
+        rolled.model = Model::TimeDecay;
+        let all = ConversionFilter {
+            valid_only: true,
+            ..Default::default()
+        };
+        app::server::attribution::credit_days::settle(&state.db.write, &rolled, 100)
+            .await
+            .unwrap();
+        let a = engine::report(&state.db.read, &rolled, &all, GroupBy::Source)
+            .await
+            .unwrap();
+        let b = engine::report(&state.db.read, &searched, &all, GroupBy::Source)
+            .await
+            .unwrap();
+        assert_eq!(a.items.len(), b.items.len());
+        for (x, y) in a.items.iter().zip(&b.items) {
+            assert_eq!(x.key, y.key);
+            assert!(close(x.conversions, y.conversions), "{x:?} {y:?}");
+        }
+    }
+);

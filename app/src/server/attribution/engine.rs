@@ -21,7 +21,7 @@ use crate::dto::{Credit, Report, ReportRow};
 use crate::server::money::{exponent_of, format_weighted_minor};
 use crate::server::sql::stmt;
 use crate::server::time::{DAY, rfc3339};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait, Value};
 use std::collections::{BTreeMap, HashMap};
 
 pub const NONE_KEY: &str = "(none)";
@@ -48,10 +48,10 @@ fn key_expr(g: GroupBy) -> &'static str {
 
 /// A candidates query: its `WITH` part and its `SELECT`, to be wrapped, with the
 /// values of both, in the order they are written.
-struct Query {
-    with: String,
-    select: String,
-    values: Vec<Value>,
+pub(super) struct Query {
+    pub with: String,
+    pub select: String,
+    pub values: Vec<Value>,
 }
 
 /// The values of a query's `?` placeholders, pushed in the order they are written.
@@ -148,6 +148,11 @@ fn conversions_cte(s: &Settings, filter: &ConversionFilter, needs: Needs, q: &mu
     if let Some(e) = &filter.event {
         where_sql.push(format!("c.event = {}", q.p(e.clone())));
     }
+    match filter.late {
+        Some(true) => where_sql.push("c.occurred_at > c.created_at".into()),
+        Some(false) => where_sql.push("c.occurred_at <= c.created_at".into()),
+        None => {}
+    }
     if let Some(ids) = &filter.ids {
         if ids.is_empty() {
             where_sql.push("1 = 0".into());
@@ -163,7 +168,8 @@ fn conversions_cte(s: &Settings, filter: &ConversionFilter, needs: Needs, q: &mu
     };
     let mut sql = format!(
         "WITH cv AS MATERIALIZED (SELECT c.id AS cid, c.identity_id AS iid, c.occurred_at AS occ, c.currency, \
-         c.value_minor, c.lt_touchpoint_id AS rolled_id, c.created_at AS recorded_at FROM conversions c{where_clause})"
+         c.value_minor, c.lt_touchpoint_id AS rolled_id, c.created_at AS recorded_at, c.event, \
+         CASE WHEN c.active = TRUE AND c.confirmed = TRUE THEN 1 ELSE 0 END AS valid FROM conversions c{where_clause})"
     );
     let mut cols = Vec::new();
     if needs.n {
@@ -246,10 +252,16 @@ fn joins(group: GroupBy, detail: bool) -> &'static str {
 }
 
 /// One row per (conversion, candidate), or one "(none)" row for a conversion without
-/// any: `cid`, `currency`, `value_minor`, `tid`, `gkey`, the weight `w{i}` of each of
+/// any: `cid`, `currency`, `value_minor`, `event`, `valid` (1 or 0), `tid`, `gkey`, the weight `w{i}` of each of
 /// `models`, and, for `detail`, the touch's own columns. First and last touch alone
 /// join only the one touch they credit.
-fn candidates(s: &Settings, filter: &ConversionFilter, group: GroupBy, models: &[Model], detail: bool) -> Query {
+pub(super) fn candidates(
+    s: &Settings,
+    filter: &ConversionFilter,
+    group: GroupBy,
+    models: &[Model],
+    detail: bool,
+) -> Query {
     let mut q = Params::default();
     let needs = Needs::of(models);
     let with = conversions_cte(s, filter, needs, &mut q);
@@ -284,7 +296,7 @@ fn candidates(s: &Settings, filter: &ConversionFilter, group: GroupBy, models: &
     };
     let key = key_expr(group);
     let select = format!(
-        "SELECT x.cid, x.currency, x.value_minor, t.id AS tid, \
+        "SELECT x.cid, x.currency, x.value_minor, x.event, x.valid, t.id AS tid, \
          CASE WHEN t.id IS NULL THEN '{NONE_KEY}' ELSE {key} END AS gkey, {}{detail_cols} \
          FROM {x} x LEFT JOIN touchpoints t ON {join}{}",
         weights.join(", "),
@@ -297,45 +309,130 @@ fn candidates(s: &Settings, filter: &ConversionFilter, group: GroupBy, models: &
     }
 }
 
-/// Credited conversions and value per group.
-pub async fn report(
+/// Per group, for each model asked for (in that order): the conversions credited, and
+/// their value in minor units by currency (only currencies some credited conversion
+/// has a value in).
+pub(super) type Sums = BTreeMap<String, Vec<(f64, BTreeMap<String, f64>)>>;
+
+/// `SUM`s of the credit `c{k}` and value `v{k}` of the `n` models, over rows `y` that
+/// carry weights `w{i}` (`columns[k]` = i) and `value_minor`.
+pub(super) fn sum_columns(columns: &[usize], credit: &str, value: &str) -> String {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let w = credit.replace("{i}", &i.to_string());
+            let v = value.replace("{i}", &i.to_string());
+            format!("SUM({w}) AS c{k}, SUM({v}) AS v{k}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Adds rows of `gkey`, `currency`, `c{k}` and `v{k}` (k < `n`) to `sums`.
+pub(super) fn add_rows(sums: &mut Sums, rows: Vec<sea_orm::QueryResult>, n: usize) -> Result<(), DbErr> {
+    for r in rows {
+        let key: String = r.try_get("", "gkey")?;
+        let currency: String = r.try_get("", "currency")?;
+        let g = sums.entry(key).or_insert_with(|| vec![(0.0, BTreeMap::new()); n]);
+        for (k, slot) in g.iter_mut().enumerate() {
+            slot.0 += r.try_get::<Option<f64>>("", &format!("c{k}"))?.unwrap_or(0.0);
+            if let Some(v) = r.try_get::<Option<f64>>("", &format!("v{k}"))? {
+                *slot.1.entry(currency.clone()).or_default() += v;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds `more` to `sums`.
+pub(super) fn merge_sums(sums: &mut Sums, more: Sums) {
+    for (key, models) in more {
+        match sums.get_mut(&key) {
+            None => {
+                sums.insert(key, models);
+            }
+            Some(g) => {
+                for (slot, (c, values)) in g.iter_mut().zip(models) {
+                    slot.0 += c;
+                    for (cur, v) in values {
+                        *slot.1.entry(cur).or_default() += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The sums of `models` by searching every conversion's candidates.
+pub(super) async fn search_sums(
     db: &impl ConnectionTrait,
     s: &Settings,
     filter: &ConversionFilter,
     group: GroupBy,
-) -> Result<Report, DbErr> {
-    let q = candidates(s, filter, group, &[s.model], false);
+    models: &[Model],
+) -> Result<Sums, DbErr> {
+    let q = candidates(s, filter, group, models, false);
+    let columns: Vec<usize> = (0..models.len()).collect();
     let sql = format!(
-        "{} SELECT y.gkey, y.currency, SUM(y.w0) AS conversions, SUM(y.w0 * y.value_minor) AS value FROM ({}) y \
-         WHERE y.w0 > 0 GROUP BY y.gkey, y.currency",
-        q.with, q.select
+        "{} SELECT y.gkey, y.currency, {} FROM ({}) y GROUP BY y.gkey, y.currency",
+        q.with,
+        sum_columns(
+            &columns,
+            "y.w{i}",
+            "CASE WHEN y.w{i} > 0 THEN y.w{i} * y.value_minor END"
+        ),
+        q.select
     );
-    let b = db.get_database_backend();
-    let rows = db.query_all(stmt(b, &sql, q.values)).await?;
-    let mut groups: BTreeMap<String, (f64, BTreeMap<String, f64>)> = BTreeMap::new();
-    for r in rows {
-        let key: String = r.try_get("", "gkey")?;
-        let currency: String = r.try_get("", "currency")?;
-        let conversions: f64 = r.try_get::<Option<f64>>("", "conversions")?.unwrap_or(0.0);
-        let value: Option<f64> = r.try_get("", "value")?;
-        let g = groups.entry(key).or_default();
-        g.0 += conversions;
-        if let Some(v) = value {
-            *g.1.entry(currency).or_default() += v;
-        }
+    let rows = db.query_all(stmt(db.get_database_backend(), &sql, q.values)).await?;
+    let mut sums = Sums::new();
+    add_rows(&mut sums, rows, models.len())?;
+    Ok(sums)
+}
+
+/// The sums of `models`: from the credit by day where the settings allow it (see
+/// `credit_days`), else by searching.
+async fn sums<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    s: &Settings,
+    filter: &ConversionFilter,
+    group: GroupBy,
+    models: &[Model],
+) -> Result<Sums, DbErr> {
+    if s.reads_credit_days() && filter.ids.is_none() && filter.late.is_none() {
+        super::credit_days::sums(db, s, filter, group, models).await
+    } else {
+        search_sums(db, s, filter, group, models).await
     }
-    let mut items: Vec<ReportRow> = groups
+}
+
+fn value_map(values: BTreeMap<String, f64>) -> BTreeMap<String, String> {
+    values
         .into_iter()
-        .map(|(key, (conversions, value))| ReportRow {
-            key,
-            conversions: round6(conversions),
-            value: value
-                .into_iter()
-                .map(|(c, v)| {
-                    let e = exponent_of(&c);
-                    (c, format_weighted_minor(v, e))
-                })
-                .collect(),
+        .map(|(c, v)| {
+            let e = exponent_of(&c);
+            (c, format_weighted_minor(v, e))
+        })
+        .collect()
+}
+
+/// Credited conversions and value per group.
+pub async fn report<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    s: &Settings,
+    filter: &ConversionFilter,
+    group: GroupBy,
+) -> Result<Report, DbErr> {
+    let sums = sums(db, s, filter, group, &[s.model]).await?;
+    let mut items: Vec<ReportRow> = sums
+        .into_iter()
+        .filter_map(|(key, mut models)| {
+            let (conversions, value) = models.pop()?;
+            (conversions > 0.0).then(|| ReportRow {
+                key,
+                conversions: round6(conversions),
+                value: value_map(value),
+            })
         })
         .collect();
     items.sort_by(|a, b| {
@@ -351,56 +448,24 @@ pub async fn report(
 }
 
 /// Every model's credited conversions and value per group, in one pass over the candidates.
-pub async fn compare(
-    db: &impl ConnectionTrait,
+pub async fn compare<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     s: &Settings,
     filter: &ConversionFilter,
     group: GroupBy,
 ) -> Result<crate::dto::CompareReport, DbErr> {
-    let q = candidates(s, filter, group, &Model::ALL, false);
-    let sums: Vec<String> = (0..Model::ALL.len())
-        .map(|i| format!("SUM(y.w{i}) AS c{i}, SUM(y.w{i} * y.value_minor) AS v{i}"))
-        .collect();
-    let sql = format!(
-        "{} SELECT y.gkey, y.currency, {} FROM ({}) y GROUP BY y.gkey, y.currency",
-        q.with,
-        sums.join(", "),
-        q.select
-    );
-    let b = db.get_database_backend();
-    // Per group: conversions credited by each model, and value by currency by each model.
-    type ModelSums = (Vec<f64>, Vec<BTreeMap<String, f64>>);
-    let mut groups: BTreeMap<String, ModelSums> = BTreeMap::new();
-    for r in db.query_all(stmt(b, &sql, q.values)).await? {
-        let key: String = r.try_get("", "gkey")?;
-        let currency: String = r.try_get("", "currency")?;
-        let g = groups
-            .entry(key)
-            .or_insert_with(|| (vec![0.0; Model::ALL.len()], vec![BTreeMap::new(); Model::ALL.len()]));
-        for i in 0..Model::ALL.len() {
-            g.0[i] += r.try_get::<Option<f64>>("", &format!("c{i}"))?.unwrap_or(0.0);
-            if let Some(v) = r.try_get::<Option<f64>>("", &format!("v{i}"))? {
-                *g.1[i].entry(currency.clone()).or_default() += v;
-            }
-        }
-    }
-    let mut rows: Vec<crate::dto::CompareRow> = groups
+    let sums = sums(db, s, filter, group, &Model::ALL).await?;
+    let mut rows: Vec<crate::dto::CompareRow> = sums
         .into_iter()
-        .filter(|(_, (c, _))| c.iter().any(|x| *x > 0.0))
-        .map(|(key, (c, v))| crate::dto::CompareRow {
-            key,
-            conversions: c.into_iter().map(round6).collect(),
-            value: v
-                .into_iter()
-                .map(|m| {
-                    m.into_iter()
-                        .map(|(cur, x)| {
-                            let e = exponent_of(&cur);
-                            (cur, format_weighted_minor(x, e))
-                        })
-                        .collect()
-                })
-                .collect(),
+        .filter(|(_, models)| models.iter().any(|(c, _)| *c > 0.0))
+        .map(|(key, models)| {
+            let (conversions, value): (Vec<f64>, Vec<_>) =
+                models.into_iter().map(|(c, v)| (round6(c), value_map(v))).unzip();
+            crate::dto::CompareRow {
+                key,
+                conversions,
+                value,
+            }
         })
         .collect();
     let last = Model::ALL.iter().position(|m| *m == s.model).unwrap_or(1);

@@ -2,6 +2,7 @@
 //! default window and per-source windows; grouped reports, per-conversion credits and
 //! explanations.
 
+pub mod credit_days;
 pub mod engine;
 pub mod explain;
 pub mod rollup;

@@ -69,17 +69,25 @@ pub struct Settings {
     /// (`ATTRIBUTION_WINDOW_DAYS`): the engine reads a conversion's last candidate
     /// from the rollup when the settings use that window alone.
     pub rollup_window_days: i64,
+    /// The half-life the credit by day is rolled up with (`ATTRIBUTION_HALF_LIFE_DAYS`).
+    pub rollup_half_life_days: f64,
 }
 
 impl Settings {
     /// The defaults: last touch over `ATTRIBUTION_WINDOW_DAYS`.
     pub fn defaults(config: &Config) -> Settings {
+        Settings::rolled_up(config.attribution_window_days, config.attribution_half_life_days)
+    }
+
+    /// Last touch over the rolled-up window and half-life.
+    pub fn rolled_up(window_days: i64, half_life_days: f64) -> Settings {
         Settings {
             model: Model::LastTouch,
-            window_days: config.attribution_window_days,
+            window_days,
             source_windows: BTreeMap::new(),
-            half_life_days: config.attribution_half_life_days,
-            rollup_window_days: config.attribution_window_days,
+            half_life_days,
+            rollup_window_days: window_days,
+            rollup_half_life_days: half_life_days,
         }
     }
 
@@ -135,7 +143,6 @@ impl Settings {
         }
     }
 
-    /// The longest window of all: candidates are never older than this.
     /// The window rolled up on every conversion, and no per-source window: whatever
     /// the model, the engine reads a conversion's last candidate from the rollup
     /// instead of looking for it.
@@ -143,6 +150,12 @@ impl Settings {
         self.source_windows.is_empty() && self.window_days == self.rollup_window_days
     }
 
+    /// The rolled-up window and half-life: reports may read the credit by day.
+    pub fn reads_credit_days(&self) -> bool {
+        self.is_rolled_up() && self.half_life_days == self.rollup_half_life_days
+    }
+
+    /// The longest window of all: candidates are never older than this.
     pub fn max_window_days(&self) -> i64 {
         self.source_windows
             .values()
@@ -252,6 +265,9 @@ pub struct ConversionFilter {
     pub valid_only: bool,
     /// Only these conversions.
     pub ids: Option<Vec<i64>>,
+    /// Only conversions dated after they were recorded (`Some(true)`), or only the
+    /// others (`Some(false)`): the rolled-up days hold the others.
+    pub late: Option<bool>,
 }
 
 impl ConversionFilter {
@@ -285,6 +301,7 @@ impl ConversionFilter {
             event: event.map(str::trim).filter(|e| !e.is_empty()).map(str::to_string),
             valid_only,
             ids: None,
+            late: None,
         })
     }
 }
