@@ -35,6 +35,31 @@ async fn count(db: &impl ConnectionTrait, sql: &str, p: Period) -> Result<i64, D
 
 pub const VALID: &str = "active = TRUE AND confirmed = TRUE";
 
+/// Visitors with touches, and touchpoints, of a period: one scan of one index.
+async fn touch_counts(db: &impl ConnectionTrait, p: Period) -> Result<(i64, i64), DbErr> {
+    let row = db
+        .query_one(stmt(
+            db.get_database_backend(),
+            "SELECT COUNT(DISTINCT identity_id) AS visitors, COUNT(*) AS n FROM touchpoints \
+             WHERE created_at >= ? AND created_at < ?",
+            [p.from.into(), p.to.into()],
+        ))
+        .await?;
+    match row {
+        Some(r) => Ok((r.try_get("", "visitors")?, r.try_get("", "n")?)),
+        None => Ok((0, 0)),
+    }
+}
+
+async fn clicks(db: &impl ConnectionTrait, p: Period) -> Result<i64, DbErr> {
+    count(
+        db,
+        "SELECT COUNT(*) AS n FROM responses WHERE created_at >= ? AND created_at < ? AND action = 'RESPONDED'",
+        p,
+    )
+    .await
+}
+
 /// The headline numbers of a period. Their queries run at once, each on its own
 /// connection of the read pool, and each reads one index only.
 pub async fn totals(db: &impl ConnectionTrait, p: Period) -> Result<Totals, DbErr> {
@@ -49,22 +74,9 @@ pub async fn totals(db: &impl ConnectionTrait, p: Period) -> Result<Totals, DbEr
         ))
         .await
     };
-    let (identities, touchpoints, clicks, signups, rows) = futures::try_join!(
-        count(
-            db,
-            "SELECT COUNT(DISTINCT identity_id) AS n FROM touchpoints WHERE created_at >= ? AND created_at < ?",
-            p,
-        ),
-        count(
-            db,
-            "SELECT COUNT(*) AS n FROM touchpoints WHERE created_at >= ? AND created_at < ?",
-            p,
-        ),
-        count(
-            db,
-            "SELECT COUNT(*) AS n FROM responses WHERE created_at >= ? AND created_at < ? AND action = 'RESPONDED'",
-            p,
-        ),
+    let ((identities, touchpoints), clicks, signups, rows) = futures::try_join!(
+        touch_counts(db, p),
+        clicks(db, p),
         count(
             db,
             "SELECT COUNT(*) AS n FROM users WHERE created_at >= ? AND created_at < ?",
@@ -133,15 +145,23 @@ pub fn kpis(cur: &Totals, prev: &Totals, default_currency: &str) -> Vec<Kpi> {
     out
 }
 
-/// Counts per quarter-hour since `p.from`, in SQL; folded into the chart's buckets here.
+/// Counts (and, for conversions, values by currency) per quarter-hour since `p.from`,
+/// in SQL; folded into the chart's buckets here.
 async fn quarter_hours(
     db: &impl ConnectionTrait,
     table_sql: &str,
     time_col: &str,
     p: Period,
-) -> Result<Vec<(i64, i64)>, DbErr> {
+    by_currency: bool,
+) -> Result<Vec<(i64, i64, Option<(String, Option<i64>)>)>, DbErr> {
+    let (cols, group) = if by_currency {
+        (", currency, CAST(SUM(value_minor) AS BIGINT) AS v", ", currency")
+    } else {
+        ("", "")
+    };
     let sql = format!(
-        "SELECT ({time_col} - ?) / {QUARTER_HOUR} AS q, COUNT(*) AS n FROM {table_sql} {time_col} >= ? AND {time_col} < ? GROUP BY q"
+        "SELECT ({time_col} - ?) / {QUARTER_HOUR} AS q, COUNT(*) AS n{cols} FROM {table_sql} {time_col} >= ? AND {time_col} < ? \
+         GROUP BY q{group}"
     );
     let rows = db
         .query_all(stmt(
@@ -151,42 +171,72 @@ async fn quarter_hours(
         ))
         .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get::<i64>("", "q")?, r.try_get::<i64>("", "n")?)))
+        .map(|r| {
+            let money = if by_currency {
+                Some((r.try_get::<String>("", "currency")?, r.try_get::<Option<i64>>("", "v")?))
+            } else {
+                None
+            };
+            Ok((r.try_get::<i64>("", "q")?, r.try_get::<i64>("", "n")?, money))
+        })
         .collect()
 }
 
-pub async fn chart(db: &impl ConnectionTrait, range: &DateRange, tz: chrono_tz::Tz) -> Result<ChartData, DbErr> {
+/// The activity chart of the range, and the totals of its current period that the
+/// chart's counts already hold (touchpoints, sign-ups, conversions and revenue).
+pub async fn chart(
+    db: &impl ConnectionTrait,
+    range: &DateRange,
+    tz: chrono_tz::Tz,
+) -> Result<(ChartData, Totals), DbErr> {
     let buckets = range.buckets(tz);
     let starts: Vec<i64> = buckets.iter().map(|b| b.0).collect();
     let p = range.current;
     let sources = [
-        ("Touchpoints", "touchpoints WHERE", "created_at"),
-        ("Sign-ups", "users WHERE", "created_at"),
+        ("Touchpoints", "touchpoints WHERE", "created_at", false),
+        ("Sign-ups", "users WHERE", "created_at", false),
         (
             "Conversions",
             "conversions WHERE active = TRUE AND confirmed = TRUE AND",
             "occurred_at",
+            true,
         ),
     ];
-    let counts =
-        futures::future::try_join_all(sources.iter().map(|(_, table, col)| quarter_hours(db, table, col, p))).await?;
+    let counts = futures::future::try_join_all(
+        sources
+            .iter()
+            .map(|(_, table, col, money)| quarter_hours(db, table, col, p, *money)),
+    )
+    .await?;
     let mut series = Vec::new();
-    for ((name, _, _), counts) in sources.iter().zip(counts) {
+    let mut totals = Totals::default();
+    for (i, ((name, _, _, _), counts)) in sources.iter().zip(counts).enumerate() {
         let mut values = vec![0.0; buckets.len()];
-        for (q, n) in counts {
-            if let Some(i) = bucket_of(&starts, p.to, p.from + q * QUARTER_HOUR) {
-                values[i] += n as f64;
+        let mut total = 0;
+        for (q, n, money) in counts {
+            total += n;
+            if let Some((currency, Some(v))) = money {
+                *totals.revenue.entry(currency).or_default() += v;
             }
+            if let Some(b) = bucket_of(&starts, p.to, p.from + q * QUARTER_HOUR) {
+                values[b] += n as f64;
+            }
+        }
+        match i {
+            0 => totals.touchpoints = total,
+            1 => totals.signups = total,
+            _ => totals.conversions = total,
         }
         series.push(Series {
             name: (*name).into(),
             values,
         });
     }
-    Ok(ChartData {
+    let chart = ChartData {
         labels: buckets.into_iter().map(|b| b.1).collect(),
         series,
-    })
+    };
+    Ok((chart, totals))
 }
 
 /// The dimensions of the top tables: (key, title, SQL of the key, extra joins and condition).
@@ -250,30 +300,33 @@ pub async fn credited(
     Ok(out)
 }
 
-/// `credited` for every dimension of `DIMENSIONS` at once, in their order: one scan
-/// of the range's conversions, with one lookup of each one's link, owner and campaign,
-/// instead of one scan and set of lookups per dimension.
+/// `credited` for every dimension of `DIMENSIONS`, in their order, in two queries at
+/// once: sources from the conversions index alone, and the dimensions of a link from
+/// one scan of the conversions credited to a link, with one lookup of each one's link,
+/// owner and campaign.
 pub async fn credited_every_dimension(
     db: &impl ConnectionTrait,
     p: Period,
 ) -> Result<Vec<BTreeMap<String, Credited>>, DbErr> {
-    let sql = "SELECT COALESCE(c.lt_source, '(none)') AS source, l.code AS link, u.email AS referring_user, \
+    let sql = "SELECT l.code AS link, u.email AS referring_user, \
          CASE WHEN cm.id IS NOT NULL AND (cm.starts_at IS NULL OR c.lt_at >= cm.starts_at) \
          AND (cm.ends_at IS NULL OR c.lt_at < cm.ends_at) THEN cm.name END AS campaign, \
          c.currency, COUNT(*) AS n, CAST(SUM(c.value_minor) AS BIGINT) AS v FROM conversions c \
-         LEFT JOIN links l ON l.id = c.lt_link_id LEFT JOIN users u ON u.id = l.owner_id \
+         JOIN links l ON l.id = c.lt_link_id LEFT JOIN users u ON u.id = l.owner_id \
          LEFT JOIN campaigns cm ON cm.id = l.campaign_id \
          WHERE c.occurred_at >= ? AND c.occurred_at < ? AND c.active = TRUE AND c.confirmed = TRUE \
-         GROUP BY COALESCE(c.lt_source, '(none)'), l.code, u.email, campaign, c.currency";
+         AND c.lt_link_id IS NOT NULL GROUP BY l.code, u.email, campaign, c.currency";
+    let (sources, rows) = futures::try_join!(
+        credited(db, DIMENSIONS[0].0, p, None),
+        db.query_all(stmt(db.get_database_backend(), sql, [p.from.into(), p.to.into()])),
+    )?;
     let mut out = vec![BTreeMap::<String, Credited>::new(); DIMENSIONS.len()];
-    for r in db
-        .query_all(stmt(db.get_database_backend(), sql, [p.from.into(), p.to.into()]))
-        .await?
-    {
+    out[0] = sources;
+    for r in rows {
         let currency: String = r.try_get("", "currency")?;
         let n: i64 = r.try_get("", "n")?;
         let v: Option<i64> = r.try_get("", "v")?;
-        for (i, (dim, _, _, _)) in DIMENSIONS.iter().enumerate() {
+        for (i, (dim, _, _, _)) in DIMENSIONS.iter().enumerate().skip(1) {
             let Some(key) = r.try_get::<Option<String>>("", dim)? else {
                 continue;
             };
@@ -349,15 +402,20 @@ pub fn range_dto(r: &DateRange) -> RangeDto {
 pub async fn overview(db: &impl ConnectionTrait, config: &Config, range: &DateRange) -> Result<Overview, DbErr> {
     // Everything at once: on SQLite each query holds its own read connection, so the
     // page takes as long as its slowest query on two cores, not the sum of them all.
-    let (cur, prev, chart, tops) = futures::try_join!(
-        totals(db, range.current),
-        totals(db, range.previous),
+    // The current period's counts come from the chart's queries.
+    let cur = range.current;
+    let ((chart, mut totals), (identities, _), clicks, prev, tops) = futures::try_join!(
         chart(db, range, config.timezone),
-        tops(db, range.current, &config.default_currency),
+        touch_counts(db, cur),
+        clicks(db, cur),
+        totals(db, range.previous),
+        tops(db, cur, &config.default_currency),
     )?;
+    totals.identities = identities;
+    totals.clicks = clicks;
     Ok(Overview {
         range: range_dto(range),
-        kpis: kpis(&cur, &prev, &config.default_currency),
+        kpis: kpis(&totals, &prev, &config.default_currency),
         chart,
         tops,
         default_currency: config.default_currency.clone(),
