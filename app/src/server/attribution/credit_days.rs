@@ -22,7 +22,7 @@
 //! take turns; each day's dirty mark is cleared only if no change came after its
 //! recomputation began (its `version` is unchanged).
 
-use super::engine::{self, Sums, add_rows, merge_sums, sum_columns};
+use super::engine::{self, Sums, WEIGHED_VALUE, WEIGHT, add_rows, merge_sums, sum_columns};
 use super::settings::{ConversionFilter, GroupBy, Model, Settings};
 use crate::server::sql::stmt;
 use crate::server::time::DAY;
@@ -136,11 +136,7 @@ async fn compute(db: &impl ConnectionTrait, s: &Settings, day: i64, group: Group
         q.with,
         names.join(", "),
         group.as_str(),
-        sum_columns(
-            &columns,
-            "y.w{i}",
-            "CASE WHEN y.w{i} > 0 THEN y.w{i} * y.value_minor END"
-        ),
+        sum_columns(&columns, WEIGHT, WEIGHED_VALUE),
         q.select
     );
     db.execute(stmt(db.get_database_backend(), &sql, q.values)).await?;

@@ -314,6 +314,11 @@ pub(super) fn candidates(
 /// has a value in).
 pub(super) type Sums = BTreeMap<String, Vec<(f64, BTreeMap<String, f64>)>>;
 
+/// The weight of model `i` in a candidates row `y`, and the value it credits (only
+/// where it credits anything, so that a currency appears only where it has credit).
+pub(super) const WEIGHT: &str = "y.w{i}";
+pub(super) const WEIGHED_VALUE: &str = "CASE WHEN y.w{i} > 0 THEN y.w{i} * y.value_minor END";
+
 /// `SUM`s of the credit `c{k}` and value `v{k}` of the `n` models, over rows `y` that
 /// carry weights `w{i}` (`columns[k]` = i) and `value_minor`.
 pub(super) fn sum_columns(columns: &[usize], credit: &str, value: &str) -> String {
@@ -377,11 +382,7 @@ pub(super) async fn search_sums(
     let sql = format!(
         "{} SELECT y.gkey, y.currency, {} FROM ({}) y GROUP BY y.gkey, y.currency",
         q.with,
-        sum_columns(
-            &columns,
-            "y.w{i}",
-            "CASE WHEN y.w{i} > 0 THEN y.w{i} * y.value_minor END"
-        ),
+        sum_columns(&columns, WEIGHT, WEIGHED_VALUE),
         q.select
     );
     let rows = db.query_all(stmt(db.get_database_backend(), &sql, q.values)).await?;
