@@ -243,7 +243,9 @@ fn spawn_credit_days_settler(state: &AppState) {
     let db = state.db.write.clone();
     let settings = app::server::attribution::Settings::defaults(&state.config);
     tokio::spawn(async move {
-        let start = tokio::time::Instant::now() + Duration::from_secs(5);
+        // A minute after startup: a process that lives only seconds (a test, a one-off
+        // command) never settles days it did not mean to, and startup stays quick.
+        let start = tokio::time::Instant::now() + Duration::from_secs(60);
         let mut tick = tokio::time::interval_at(start, Duration::from_secs(20));
         loop {
             tick.tick().await;
