@@ -194,6 +194,10 @@ async fn time(client: &reqwest::Client, url: &str, runs: usize, bearer: Option<&
 
 fn main() {
     let a = args();
+    // `RUST_LOG=sqlx::query=debug` shows each query of the pages and its time.
+    if std::env::var_os("RUST_LOG").is_some() {
+        server::telemetry::init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -26,6 +26,18 @@ pub fn placeholders(backend: DatabaseBackend, sql: &str) -> String {
     out
 }
 
+/// `conversions AS c`, read through its covering index on `occurred_at`: for reports
+/// over a range of dates. Once ANALYZE has run (the seed runs it), SQLite's planner
+/// prefers a skip-scan of `conversions_event_time_idx` (three events) with a table
+/// lookup per row: 2.3 s instead of 0.03 s for a month at a million conversions. On
+/// SQLite the index is named; PostgreSQL chooses well by itself.
+pub fn conversions_by_time(backend: DatabaseBackend, alias: &str) -> String {
+    match backend {
+        DatabaseBackend::Sqlite => format!("conversions AS {alias} INDEXED BY conversions_time_idx"),
+        _ => format!("conversions AS {alias}"),
+    }
+}
+
 /// `(?, ?, ?), (?, ?, ?)`: the VALUES list of a multi-row insert.
 pub fn value_rows(rows: usize, cols: usize) -> String {
     let one = format!("({})", vec!["?"; cols].join(", "));

@@ -14,8 +14,10 @@ use crate::server::db::{Backend, Database, Pools};
 use crate::server::sql::value_rows;
 use crate::server::tracking::params::TrackedParams;
 use sea_orm::DbErr;
+use sqlx::pool::PoolConnection;
 use std::collections::HashSet;
 use std::sync::Arc;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 const MAX_BATCH: usize = 128;
@@ -119,14 +121,25 @@ async fn run_workers(db: Database, rx: mpsc::Receiver<(WriteJob, Reply)>) {
         let rx = rx.clone();
         let db = db.clone();
         tasks.spawn(async move {
+            let mut held = Held::default();
             loop {
                 let mut batch = Vec::with_capacity(MAX_BATCH);
                 {
                     let mut rx = rx.lock().await;
-                    match rx.recv().await {
-                        Some(first) => batch.push(first),
-                        None => return,
-                    }
+                    let first = match rx.try_recv() {
+                        Ok(first) => first,
+                        Err(TryRecvError::Empty) => {
+                            // Nothing waiting: SQLite's one write connection goes back
+                            // to the pool for the other writes while this waits.
+                            held.release_if_shared();
+                            match rx.recv().await {
+                                Some(first) => first,
+                                None => return,
+                            }
+                        }
+                        Err(TryRecvError::Disconnected) => return,
+                    };
+                    batch.push(first);
                     while batch.len() < MAX_BATCH {
                         match rx.try_recv() {
                             Ok(more) => batch.push(more),
@@ -134,7 +147,7 @@ async fn run_workers(db: Database, rx: mpsc::Receiver<(WriteJob, Reply)>) {
                         }
                     }
                 }
-                run_batch(&db, batch).await;
+                run_batch(&db, &mut held, batch).await;
             }
         });
     }
@@ -144,9 +157,54 @@ async fn run_workers(db: Database, rx: mpsc::Receiver<(WriteJob, Reply)>) {
     }
 }
 
-async fn run_batch(db: &Database, batch: Vec<(WriteJob, Reply)>) {
+/// SQLite lends its one write connection to the writer for this many batches in a row
+/// at most, so that the other writes (sign-ups, API calls) get their turn under load.
+const SQLITE_BATCHES_PER_LOAN: u32 = 8;
+
+/// A worker's connection, kept from one batch to the next: no acquiring, and no ping
+/// when it goes back to the pool (sqlx pings every connection it gets back), for each
+/// batch. PostgreSQL workers have a pool of their own and keep theirs; the SQLite worker
+/// gives the shared write connection back when its queue is empty, and every
+/// `SQLITE_BATCHES_PER_LOAN` batches. A connection whose statement failed goes back to
+/// the pool, which checks it.
+#[derive(Default)]
+struct Held {
+    conn: Option<HeldConn>,
+    batches: u32,
+}
+
+enum HeldConn {
+    Sqlite(PoolConnection<sqlx::Sqlite>),
+    Postgres(PoolConnection<sqlx::Postgres>),
+}
+
+impl Held {
+    fn release_if_shared(&mut self) {
+        if matches!(self.conn, Some(HeldConn::Sqlite(_))) {
+            self.conn = None;
+        }
+    }
+
+    async fn get(&mut self, db: &Database) -> Result<&mut HeldConn, DbErr> {
+        let err = |e: sqlx::Error| DbErr::Custom(e.to_string());
+        if matches!(self.conn, Some(HeldConn::Sqlite(_))) && self.batches >= SQLITE_BATCHES_PER_LOAN {
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            self.batches = 0;
+            self.conn = Some(match &db.pools {
+                Pools::Sqlite { write, .. } => HeldConn::Sqlite(write.acquire().await.map_err(err)?),
+                Pools::Postgres(pool) => HeldConn::Postgres(pool.acquire().await.map_err(err)?),
+            });
+        }
+        self.batches += 1;
+        self.conn.as_mut().ok_or_else(|| DbErr::Custom("no connection".into()))
+    }
+}
+
+async fn run_batch(db: &Database, held: &mut Held, batch: Vec<(WriteJob, Reply)>) {
     let jobs: Vec<&WriteJob> = batch.iter().map(|(j, _)| j).collect();
-    match write_all(db, &jobs).await {
+    match write_batch(db, held, &jobs).await {
         Ok(()) => {
             for (_, reply) in batch {
                 let _ = reply.send(Ok(()));
@@ -155,7 +213,9 @@ async fn run_batch(db: &Database, batch: Vec<(WriteJob, Reply)>) {
         Err(e) if batch.len() > 1 => {
             tracing::warn!(error = %e, jobs = batch.len(), "a write batch failed; retrying its jobs one by one");
             for (job, reply) in batch {
-                let result = write_all(db, &[&job]).await.map_err(|e| WriteError::Db(e.to_string()));
+                let result = write_batch(db, held, &[&job])
+                    .await
+                    .map_err(|e| WriteError::Db(e.to_string()));
                 let _ = reply.send(result);
             }
         }
@@ -432,27 +492,39 @@ where
     q
 }
 
-/// Writes the jobs in one transaction.
+/// Writes the jobs in one transaction, as one batch of the writer would, on a
+/// connection of the pool.
 pub async fn write_all(db: &Database, jobs: &[&WriteJob]) -> Result<(), DbErr> {
+    write_batch(db, &mut Held::default(), jobs).await
+}
+
+/// Writes the jobs in one transaction, on the worker's connection.
+async fn write_batch(db: &Database, held: &mut Held, jobs: &[&WriteJob]) -> Result<(), DbErr> {
     let Some(s) = script(db.backend(), jobs) else {
         return Ok(());
     };
     let err = |e: sqlx::Error| DbErr::Custom(e.to_string());
-    match &db.pools {
-        Pools::Sqlite { write, .. } => {
+    let result = match held.get(db).await? {
+        HeldConn::Sqlite(conn) => {
             let q = bind(sqlx::query(&s.sql), s.args);
-            let mut conn = write.acquire().await.map_err(err)?;
-            if let Err(e) = q.execute(&mut *conn).await {
-                // The script stopped inside its transaction: end it before the
-                // connection goes back to the pool.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return Err(err(e));
+            match q.execute(&mut **conn).await {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    // The script stopped inside its transaction: end it before the
+                    // connection goes back to the pool.
+                    let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+                    Err(err(e))
+                }
             }
-            Ok(())
         }
-        Pools::Postgres(pool) => {
-            bind(sqlx::query(&s.sql), s.args).execute(pool).await.map_err(err)?;
-            Ok(())
-        }
+        HeldConn::Postgres(conn) => bind(sqlx::query(&s.sql), s.args)
+            .execute(&mut **conn)
+            .await
+            .map(|_| ())
+            .map_err(err),
+    };
+    if result.is_err() {
+        held.conn = None;
     }
+    result
 }

@@ -937,3 +937,31 @@ db_test!(dashboards_are_for_admins_only, |app| {
         assert!(matches!(res.status().as_u16(), 401 | 303), "{path}: {}", res.status());
     }
 });
+
+/// The bundled SQLite is built as `.cargo/config.toml` asks: with math functions (time
+/// decay in SQL), and with a page cache per connection (libsqlite3-sys turns on
+/// SQLITE_ENABLE_MEMORY_MANAGEMENT, which makes every connection share one cache
+/// behind one mutex).
+#[tokio::test]
+async fn the_bundled_sqlite_has_math_functions_and_a_page_cache_per_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("options.db").display());
+    let db = app::server::db::Database::connect(&url, 2).await.unwrap();
+    let used = |option: &'static str| {
+        let db = db.read.clone();
+        async move {
+            let row = db
+                .query_one(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT sqlite_compileoption_used('{option}') AS used"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "used").unwrap()
+        }
+    };
+    assert_eq!(used("ENABLE_MATH_FUNCTIONS").await, 1);
+    assert_eq!(used("ENABLE_MEMORY_MANAGEMENT").await, 0);
+    db.close().await;
+}

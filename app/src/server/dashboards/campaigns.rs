@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::server::campaigns;
 use crate::server::config::Config;
 use crate::server::money::{exponent_of, format_minor_units};
-use crate::server::sql::stmt;
+use crate::server::sql::{conversions_by_time, stmt};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -32,9 +32,10 @@ async fn credited(
     values.splice(0..0, [p.from.into(), p.from.into(), p.to.into()]);
     let sql = format!(
         "SELECT cm.id AS cid, c.currency, (c.occurred_at - ?) / {QUARTER_HOUR} AS q, COUNT(*) AS n, CAST(SUM(c.value_minor) AS BIGINT) AS v \
-         FROM conversions c JOIN links l ON l.id = c.lt_link_id JOIN campaigns cm ON cm.id = l.campaign_id \
+         FROM {} JOIN links l ON l.id = c.lt_link_id JOIN campaigns cm ON cm.id = l.campaign_id \
          WHERE c.occurred_at >= ? AND c.occurred_at < ? AND c.active = TRUE AND c.confirmed = TRUE AND {IN_DATES}{filter} \
-         GROUP BY cm.id, c.currency, q"
+         GROUP BY cm.id, c.currency, q",
+        conversions_by_time(db.get_database_backend(), "c")
     );
     db.query_all(stmt(db.get_database_backend(), &sql, values))
         .await?

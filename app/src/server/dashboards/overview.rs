@@ -7,7 +7,7 @@ use crate::components::charts::Series;
 use crate::dto::{ChartData, Kpi, Overview, RangeDto, TopRow, TopTable};
 use crate::server::config::Config;
 use crate::server::money::{exponent_of, format_minor_units};
-use crate::server::sql::stmt;
+use crate::server::sql::{conversions_by_time, stmt};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::BTreeMap;
 
@@ -67,8 +67,9 @@ pub async fn totals(db: &impl ConnectionTrait, p: Period) -> Result<Totals, DbEr
         db.query_all(stmt(
             db.get_database_backend(),
             &format!(
-                "SELECT currency, COUNT(*) AS n, CAST(SUM(value_minor) AS BIGINT) AS v FROM conversions \
-                 WHERE occurred_at >= ? AND occurred_at < ? AND {VALID} GROUP BY currency"
+                "SELECT currency, COUNT(*) AS n, CAST(SUM(value_minor) AS BIGINT) AS v FROM {} \
+                 WHERE occurred_at >= ? AND occurred_at < ? AND {VALID} GROUP BY currency",
+                conversions_by_time(db.get_database_backend(), "c")
             ),
             [p.from.into(), p.to.into()],
         ))
@@ -179,8 +180,9 @@ async fn conversion_quarter_hours(
 ) -> Result<Vec<(i64, String, i64, Option<i64>)>, DbErr> {
     let sql = format!(
         "SELECT (occurred_at - ?) / {QUARTER_HOUR} AS q, currency, COUNT(*) AS n, CAST(SUM(value_minor) AS BIGINT) AS v \
-         FROM conversions WHERE active = TRUE AND confirmed = TRUE AND occurred_at >= ? AND occurred_at < ? \
-         GROUP BY q, currency"
+         FROM {} WHERE active = TRUE AND confirmed = TRUE AND occurred_at >= ? AND occurred_at < ? \
+         GROUP BY q, currency",
+        conversions_by_time(db.get_database_backend(), "c")
     );
     let rows = db
         .query_all(stmt(
@@ -302,8 +304,9 @@ pub async fn credited(
         values.extend(keys.iter().map(|k| Value::from(k.clone())));
     }
     let sql = format!(
-        "SELECT {key} AS k, c.currency, COUNT(*) AS n, CAST(SUM(c.value_minor) AS BIGINT) AS v FROM conversions c {joins} \
-         c.occurred_at >= ? AND c.occurred_at < ? AND c.active = TRUE AND c.confirmed = TRUE{extra} GROUP BY {key}, c.currency"
+        "SELECT {key} AS k, c.currency, COUNT(*) AS n, CAST(SUM(c.value_minor) AS BIGINT) AS v FROM {} {joins} \
+         c.occurred_at >= ? AND c.occurred_at < ? AND c.active = TRUE AND c.confirmed = TRUE{extra} GROUP BY {key}, c.currency",
+        conversions_by_time(db.get_database_backend(), "c")
     );
     let mut out: BTreeMap<String, Credited> = BTreeMap::new();
     for r in db.query_all(stmt(db.get_database_backend(), &sql, values)).await? {
@@ -324,17 +327,20 @@ pub async fn credited_every_dimension(
     db: &impl ConnectionTrait,
     p: Period,
 ) -> Result<Vec<BTreeMap<String, Credited>>, DbErr> {
-    let sql = "SELECT l.code AS link, u.email AS referring_user, \
+    let sql = format!(
+        "SELECT l.code AS link, u.email AS referring_user, \
          CASE WHEN cm.id IS NOT NULL AND (cm.starts_at IS NULL OR c.lt_at >= cm.starts_at) \
          AND (cm.ends_at IS NULL OR c.lt_at < cm.ends_at) THEN cm.name END AS campaign, \
-         c.currency, COUNT(*) AS n, CAST(SUM(c.value_minor) AS BIGINT) AS v FROM conversions c \
+         c.currency, COUNT(*) AS n, CAST(SUM(c.value_minor) AS BIGINT) AS v FROM {} \
          JOIN links l ON l.id = c.lt_link_id LEFT JOIN users u ON u.id = l.owner_id \
          LEFT JOIN campaigns cm ON cm.id = l.campaign_id \
          WHERE c.occurred_at >= ? AND c.occurred_at < ? AND c.active = TRUE AND c.confirmed = TRUE \
-         AND c.lt_link_id IS NOT NULL GROUP BY l.code, u.email, campaign, c.currency";
+         AND c.lt_link_id IS NOT NULL GROUP BY l.code, u.email, campaign, c.currency",
+        conversions_by_time(db.get_database_backend(), "c")
+    );
     let (sources, rows) = futures::try_join!(
         credited(db, DIMENSIONS[0].0, p, None),
-        db.query_all(stmt(db.get_database_backend(), sql, [p.from.into(), p.to.into()])),
+        db.query_all(stmt(db.get_database_backend(), &sql, [p.from.into(), p.to.into()])),
     )?;
     let mut out = vec![BTreeMap::<String, Credited>::new(); DIMENSIONS.len()];
     out[0] = sources;

@@ -8,7 +8,6 @@ use crate::server::net::truncate;
 use crate::server::state::AppState;
 use crate::server::time::MINUTE;
 use crate::server::tracking::capture::{TouchInput, identity_for_request, touch_row};
-use crate::server::tracking::identity;
 use crate::server::tracking::params::TrackedParams;
 use crate::server::writer::{IdentityRef, ResponseRow, WriteError, WriteJob};
 
@@ -46,7 +45,7 @@ pub async fn record(state: &AppState, ctx: &RequestContext, click: Click<'_>) ->
     if owner.is_some() && ctx.user.as_ref().map(|u| u.id) == owner {
         return Ok(ClickOutcome::Owner);
     }
-    let click_id = identity::new_public_id();
+    let click_id = super::responses::new_response_id(click.now);
     let response = ResponseRow {
         public_id: click_id.clone(),
         link_id: click.link.id,

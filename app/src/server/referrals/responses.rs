@@ -14,6 +14,16 @@ use sea_orm::{
     QuerySelect,
 };
 
+/// A response's public id (the `tb_click` value): the creation time in milliseconds
+/// (12 hex digits), then 80 random bits from the CSPRNG, as 32 lowercase hex digits.
+/// Unguessable, and in creation order, so that each new id goes at the end of the
+/// unique index instead of into a random page of it: a batch of clicks then writes
+/// a page or two of that index, not one page per click.
+pub fn new_response_id(now_ms: i64) -> String {
+    let random: [u8; 10] = rand::random();
+    format!("{:012x}{}", now_ms.clamp(0, 0xffff_ffff_ffff), hex::encode(random))
+}
+
 pub const RESPONDED: &str = "RESPONDED";
 pub const SIGNED_UP: &str = "SIGNED_UP";
 
@@ -123,13 +133,14 @@ pub struct NewResponse<'a> {
 pub async fn insert(db: &impl ConnectionTrait, r: NewResponse<'_>) -> Result<responses::Model, DbErr> {
     let b = db.get_database_backend();
     let cut = |s: Option<&str>, n: usize| s.map(|s| s.chars().take(n).collect::<String>());
+    let now = now_ms();
     let row = db
         .query_one(stmt(
             b,
             "INSERT INTO responses (public_id, link_id, identity_id, user_id, action, target_type, target_id, http_referrer, \
              user_agent, client_ip, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             [
-                identity::new_public_id().into(),
+                new_response_id(now).into(),
                 r.link_id.into(),
                 r.identity_id.into(),
                 r.user_id.into(),
@@ -139,7 +150,7 @@ pub async fn insert(db: &impl ConnectionTrait, r: NewResponse<'_>) -> Result<res
                 cut(r.http_referrer, 1024).into(),
                 cut(r.user_agent, 512).into(),
                 r.client_ip.into(),
-                now_ms().into(),
+                now.into(),
             ],
         ))
         .await?
@@ -191,4 +202,22 @@ pub async fn of_link(
         per_page: PER_PAGE,
         total,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_ids_are_unguessable_and_in_creation_order() {
+        let t = 1_795_000_000_000;
+        let (a, b) = (new_response_id(t), new_response_id(t));
+        assert_ne!(a, b);
+        assert!(identity::is_valid_public_id(&a), "{a}");
+        assert_eq!(&a[..12], &format!("{t:012x}"));
+        assert!(new_response_id(t + 1) > a && new_response_id(t + 1) > b);
+        // Out-of-range clocks still give 32 hex digits.
+        assert!(identity::is_valid_public_id(&new_response_id(-5)));
+        assert!(identity::is_valid_public_id(&new_response_id(i64::MAX)));
+    }
 }
