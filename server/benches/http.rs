@@ -7,8 +7,10 @@
 //! cargo bench -p server --bench http -- clicks --db all    # /r/<code> vs a bare axum 302
 //! ```
 //! Options: `--db sqlite|postgres|all` (default sqlite), `--seconds N` (default 10),
-//! `--connections N` (default 32). `BENCH_CONTROL=1` adds, to `landings`, a landing with
-//! an untracked query string (the page's own cost of a query, without capture). PostgreSQL is `TEST_PG_ADMIN_URL`
+//! `--connections N` (default 32), `--rounds N` (default 4: `landings` alternates plain
+//! and UTM landings N times, `seconds / N` each, and sums them). `BENCH_CONTROL=1` adds,
+//! to `landings`, a landing with an untracked query string (the page's own cost of a
+//! query, without capture). PostgreSQL is `TEST_PG_ADMIN_URL`
 //! (default postgres://postgres@127.0.0.1:5432/postgres); a fresh database is made
 //! and dropped.
 
@@ -33,6 +35,7 @@ struct Args {
     dbs: Vec<Db>,
     seconds: u64,
     connections: usize,
+    rounds: u32,
 }
 
 fn args() -> Args {
@@ -41,6 +44,7 @@ fn args() -> Args {
         dbs: vec![Db::Sqlite],
         seconds: 10,
         connections: 32,
+        rounds: 4,
     };
     let mut it = std::env::args().skip(1).filter(|s| s != "--bench");
     while let Some(arg) = it.next() {
@@ -54,6 +58,7 @@ fn args() -> Args {
             }
             "--seconds" => a.seconds = it.next().and_then(|s| s.parse().ok()).unwrap_or(10),
             "--connections" => a.connections = it.next().and_then(|s| s.parse().ok()).unwrap_or(32),
+            "--rounds" => a.rounds = it.next().and_then(|s| s.parse().ok()).unwrap_or(4).max(1),
             s if !s.starts_with('-') => a.scenario = s.to_string(),
             _ => {}
         }
@@ -83,6 +88,18 @@ impl Measured {
         self.latencies_us[i] as f64 / 1000.0
     }
 
+    /// Adds another measurement of the same requests.
+    fn add(&mut self, other: Measured) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.seconds += other.seconds;
+        for (s, n) in other.statuses {
+            *self.statuses.entry(s).or_insert(0) += n;
+        }
+        self.latencies_us.extend(other.latencies_us);
+        self.latencies_us.sort_unstable();
+    }
+
     fn line(&self, name: &str) -> String {
         format!(
             "{name:<34} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} requests, {} errors, statuses {:?})",
@@ -96,14 +113,30 @@ impl Measured {
     }
 }
 
+/// How long a measurement lasts.
+struct Seconds(Duration);
+
+impl From<u64> for Seconds {
+    fn from(s: u64) -> Self {
+        Seconds(Duration::from_secs(s))
+    }
+}
+
+impl From<Duration> for Seconds {
+    fn from(d: Duration) -> Self {
+        Seconds(d)
+    }
+}
+
 /// Keeps `connections` HTTP/1.1 connections busy for `seconds`, each request made by
 /// `path(n)`; no cookies are ever sent, so every request is a new visitor.
 fn load(
     addr: std::net::SocketAddr,
     connections: usize,
-    seconds: u64,
+    seconds: impl Into<Seconds>,
     path: Arc<dyn Fn(u64) -> String + Send + Sync>,
 ) -> Measured {
+    let duration = seconds.into().0;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -163,7 +196,7 @@ fn load(
             }));
         }
         let started = Instant::now();
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        tokio::time::sleep(duration).await;
         stop.store(true, Ordering::Relaxed);
         let mut m = Measured {
             requests: 0,
@@ -269,6 +302,15 @@ fn count(rt: &tokio::runtime::Runtime, r: &Running, sql: &str) -> i64 {
     })
 }
 
+/// The writer's batches between two readings of `Writer::committed`.
+fn batches(before: (u64, u64), after: (u64, u64)) -> String {
+    let (b, j) = (after.0 - before.0, after.1 - before.1);
+    format!(
+        "writer: {b} batches committed, {j} writes, {:.1} writes per batch",
+        j as f64 / b.max(1) as f64
+    )
+}
+
 fn conditions(db: Db, a: &Args) -> String {
     let durability = match db {
         Db::Sqlite => "SQLite, WAL, synchronous=NORMAL",
@@ -314,22 +356,43 @@ fn main() {
                 let r = start(&rt, db);
                 println!("\n# landings, new visitors\n# {}", conditions(db, &a));
                 let _ = load(r.addr, a.connections, 1, Arc::new(|_| "/".to_string()));
-                let plain = load(r.addr, a.connections, a.seconds, Arc::new(|_| "/".to_string()));
+                // Plain and UTM landings take turns, `rounds` times, so that a slow
+                // spell of the machine weighs on both alike.
+                let phase = Duration::from_secs(a.seconds) / a.rounds;
+                let utm_path: Arc<dyn Fn(u64) -> String + Send + Sync> =
+                    Arc::new(|n| format!("/?utm_source=bench&utm_medium=cpc&utm_campaign=c{}", n % 97));
+                let control = std::env::var("BENCH_CONTROL").is_ok();
+                let (mut plain, mut utm, mut query) = (None::<Measured>, None::<Measured>, None::<Measured>);
+                let mut batches_before = (0, 0);
+                let mut batches_after = (0, 0);
+                for _ in 0..a.rounds {
+                    let p = load(r.addr, a.connections, phase, Arc::new(|_| "/".to_string()));
+                    let before = r.state.writer.committed();
+                    let u = load(r.addr, a.connections, phase, utm_path.clone());
+                    let after = r.state.writer.committed();
+                    batches_before = (batches_before.0 + before.0, batches_before.1 + before.1);
+                    batches_after = (batches_after.0 + after.0, batches_after.1 + after.1);
+                    let q = control.then(|| {
+                        load(
+                            r.addr,
+                            a.connections,
+                            phase,
+                            Arc::new(|n| format!("/?page=bench&sort=cpc&q=c{}", n % 97)),
+                        )
+                    });
+                    for (sum, m) in [(&mut plain, Some(p)), (&mut utm, Some(u)), (&mut query, q)] {
+                        match (sum.as_mut(), m) {
+                            (Some(s), Some(m)) => s.add(m),
+                            (None, m) => *sum = m,
+                            (_, None) => {}
+                        }
+                    }
+                }
+                let (Some(plain), Some(utm)) = (plain, utm) else { return };
                 println!("{}", plain.line("plain landing GET /"));
-                let utm = load(
-                    r.addr,
-                    a.connections,
-                    a.seconds,
-                    Arc::new(|n| format!("/?utm_source=bench&utm_medium=cpc&utm_campaign=c{}", n % 97)),
-                );
                 println!("{}", utm.line("UTM landing GET /?utm_..."));
-                if std::env::var("BENCH_CONTROL").is_ok() {
-                    let q = load(
-                        r.addr,
-                        a.connections,
-                        a.seconds,
-                        Arc::new(|n| format!("/?page=bench&sort=cpc&q=c{}", n % 97)),
-                    );
+                println!("{}", batches(batches_before, batches_after));
+                if let Some(q) = query {
                     println!("{}", q.line("untracked query GET /?page=..."));
                 }
                 println!("UTM / plain throughput: {:.0}%", 100.0 * utm.rps() / plain.rps());
@@ -382,8 +445,10 @@ fn main() {
                 let p2 = path.clone();
                 let _ = load(r.addr, a.connections, 1, Arc::new(move |_| p2.clone()));
                 let before = count(&rt, &r, "SELECT COUNT(*) FROM responses WHERE action = 'RESPONDED'");
+                let committed = r.state.writer.committed();
                 let c = load(r.addr, a.connections, a.seconds, Arc::new(move |_| path.clone()));
                 println!("{}", c.line("GET /r/<code> (click + 302)"));
+                println!("{}", batches(committed, r.state.writer.committed()));
                 println!("clicks / bare 302: {:.0}%", 100.0 * c.rps() / b.rps());
                 let after = count(&rt, &r, "SELECT COUNT(*) FROM responses WHERE action = 'RESPONDED'");
                 let redirects = c.statuses.get(&302).copied().unwrap_or(0);

@@ -573,6 +573,16 @@ fn writer_response(public_id: &str, link_id: i64, now: i64) -> app::server::writ
     }
 }
 
+/// Each response's public id and identity, by public id.
+async fn response_identities(app: &TestApp) -> Vec<serde_json::Value> {
+    rows(
+        app,
+        "SELECT public_id, identity_id FROM responses ORDER BY public_id",
+        vec![],
+    )
+    .await
+}
+
 db_test!(
     one_batch_writes_new_and_known_visitors_with_dedupe_and_opted_out_clicks,
     |app| {
@@ -658,17 +668,83 @@ db_test!(
             ]
         );
         assert_eq!(
-            rows(
-                &app,
-                "SELECT public_id, identity_id FROM responses ORDER BY public_id",
-                vec![]
-            )
-            .await,
+            response_identities(&app).await,
             vec![
                 serde_json::json!({"public_id": "1".repeat(32), "identity_id": b_id}),
                 serde_json::json!({"public_id": "2".repeat(32), "identity_id": null}),
             ]
         );
+    }
+);
+
+db_test!(
+    batches_of_known_visitors_only_or_of_responses_only_are_written_and_counted,
+    |app| {
+        use app::server::writer::{IdentityRef, WriteJob};
+        let now = app::server::time::now_ms();
+        let link = plain_link(&app, "writer-parts").await;
+        let w = &app.state.writer;
+        let (batches, jobs) = w.committed();
+        w.submit(WriteJob {
+            identity: IdentityRef::New {
+                public_id: "e".repeat(32),
+                user_id: None,
+            },
+            touch: Some(writer_touch("news", None, now)),
+            response: None,
+            dedupe_ms: 60_000,
+        })
+        .await
+        .unwrap();
+        let e_id = scalar(
+            &app,
+            "SELECT id FROM identities WHERE public_id = ?",
+            vec!["e".repeat(32).into()],
+        )
+        .await;
+        // A known visitor's touches alone (no new identity in the batch): the same touch
+        // inside the window is skipped, another one is written.
+        let again = |source: &str, at: i64| WriteJob {
+            identity: IdentityRef::Existing(e_id),
+            touch: Some(writer_touch(source, None, at)),
+            response: None,
+            dedupe_ms: 60_000,
+        };
+        w.submit(again("news", now + 1)).await.unwrap();
+        w.submit(again("partner", now + 2)).await.unwrap();
+        // A response alone: an opted-out click, then a known visitor's.
+        for (identity, public) in [(IdentityRef::None, "5"), (IdentityRef::Existing(e_id), "6")] {
+            w.submit(WriteJob {
+                identity,
+                touch: None,
+                response: Some(writer_response(&public.repeat(32), link, now)),
+                dedupe_ms: 0,
+            })
+            .await
+            .unwrap();
+        }
+        assert_eq!(
+            rows(
+                &app,
+                "SELECT identity_id, utm_source FROM touchpoints ORDER BY id",
+                vec![]
+            )
+            .await,
+            vec![
+                serde_json::json!({"identity_id": e_id, "utm_source": "news"}),
+                serde_json::json!({"identity_id": e_id, "utm_source": "partner"}),
+            ]
+        );
+        assert_eq!(
+            response_identities(&app).await,
+            vec![
+                serde_json::json!({"public_id": "5".repeat(32), "identity_id": null}),
+                serde_json::json!({"public_id": "6".repeat(32), "identity_id": e_id}),
+            ]
+        );
+        // Five jobs, each waited for before the next: five committed batches.
+        let (b2, j2) = w.committed();
+        assert_eq!((b2 - batches, j2 - jobs), (5, 5));
     }
 );
 
