@@ -402,13 +402,19 @@ fn rows(jobs: &[&WriteJob]) -> Rows {
             _ => None,
         })
         .collect();
-    let mut seen: HashSet<(String, i64)> = HashSet::new();
+    // A touch's identity and fingerprint, without allocating on the landing path.
+    #[derive(PartialEq, Eq, Hash)]
+    enum Who<'a> {
+        Known(i64),
+        New(&'a str),
+    }
+    let mut seen: HashSet<(Who, i64)> = HashSet::new();
     let mut touches = Vec::new();
     for j in jobs {
         let Some(touch) = &j.touch else { continue };
         let who = match &j.identity {
-            IdentityRef::Existing(id) => format!("id:{id}"),
-            IdentityRef::New { public_id, .. } => format!("new:{public_id}"),
+            IdentityRef::Existing(id) => Who::Known(*id),
+            IdentityRef::New { public_id, .. } => Who::New(public_id),
             IdentityRef::None => continue,
         };
         if !seen.insert((who, touch.fingerprint)) && j.dedupe_ms > 0 {
