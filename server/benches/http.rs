@@ -10,7 +10,9 @@
 //! `--connections N` (default 32), `--rounds N` (default 4: `landings` alternates plain
 //! and UTM landings N times, `seconds / N` each, and sums them). `BENCH_CONTROL=1` adds,
 //! to `landings`, a landing with an untracked query string (the page's own cost of a
-//! query, without capture). PostgreSQL is `TEST_PG_ADMIN_URL`
+//! query, without capture); `BENCH_ONLY=plain` or `BENCH_ONLY=utm` runs one of the two
+//! only, to profile it. `--workers N` (default 2) sets the server runtime's threads.
+//! PostgreSQL is `TEST_PG_ADMIN_URL`
 //! (default postgres://postgres@127.0.0.1:5432/postgres); a fresh database is made
 //! and dropped.
 
@@ -36,6 +38,8 @@ struct Args {
     seconds: u64,
     connections: usize,
     rounds: u32,
+    /// The server runtime's worker threads.
+    workers: usize,
 }
 
 fn args() -> Args {
@@ -45,6 +49,7 @@ fn args() -> Args {
         seconds: 10,
         connections: 32,
         rounds: 4,
+        workers: 2,
     };
     let mut it = std::env::args().skip(1).filter(|s| s != "--bench");
     while let Some(arg) = it.next() {
@@ -58,6 +63,7 @@ fn args() -> Args {
             }
             "--seconds" => a.seconds = it.next().and_then(|s| s.parse().ok()).unwrap_or(10),
             "--connections" => a.connections = it.next().and_then(|s| s.parse().ok()).unwrap_or(32),
+            "--workers" => a.workers = it.next().and_then(|s| s.parse().ok()).unwrap_or(2).max(1),
             "--rounds" => a.rounds = it.next().and_then(|s| s.parse().ok()).unwrap_or(4).max(1),
             s if !s.starts_with('-') => a.scenario = s.to_string(),
             _ => {}
@@ -231,7 +237,7 @@ fn pg_admin_url() -> String {
     std::env::var("TEST_PG_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// Starts the application on a fresh database, on its own 2-thread runtime.
+/// Starts the application on a fresh database, on the server runtime.
 fn start(rt: &tokio::runtime::Runtime, db: Db) -> Running {
     rt.block_on(async {
         let (url, dir, pg_name) = match db {
@@ -317,14 +323,14 @@ fn conditions(db: Db, a: &Args) -> String {
         Db::Postgres => "PostgreSQL, synchronous_commit=on (default)",
     };
     format!(
-        "{durability}; {} connections on loopback; {} s per measurement; release build; 2-thread server runtime, load generator in-process on one thread",
-        a.connections, a.seconds
+        "{durability}; {} connections on loopback; {} s per measurement; release build; {}-thread server runtime, load generator in-process on one thread",
+        a.connections, a.seconds, a.workers
     )
 }
 
-fn server_runtime() -> tokio::runtime::Runtime {
+fn server_runtime(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .unwrap()
@@ -332,7 +338,7 @@ fn server_runtime() -> tokio::runtime::Runtime {
 
 fn main() {
     let a = args();
-    let rt = server_runtime();
+    let rt = server_runtime(a.workers);
     match a.scenario.as_str() {
         "home" => {
             let r = start(&rt, a.dbs[0]);
@@ -365,10 +371,13 @@ fn main() {
                 let (mut plain, mut utm, mut query) = (None::<Measured>, None::<Measured>, None::<Measured>);
                 let mut batches_before = (0, 0);
                 let mut batches_after = (0, 0);
+                // `BENCH_ONLY=plain` or `BENCH_ONLY=utm` runs one kind of landing only,
+                // to profile it.
+                let only = std::env::var("BENCH_ONLY").unwrap_or_default();
                 for _ in 0..a.rounds {
-                    let p = load(r.addr, a.connections, phase, Arc::new(|_| "/".to_string()));
+                    let p = (only != "utm").then(|| load(r.addr, a.connections, phase, Arc::new(|_| "/".to_string())));
                     let before = r.state.writer.committed();
-                    let u = load(r.addr, a.connections, phase, utm_path.clone());
+                    let u = (only != "plain").then(|| load(r.addr, a.connections, phase, utm_path.clone()));
                     let after = r.state.writer.committed();
                     batches_before = (batches_before.0 + before.0, batches_before.1 + before.1);
                     batches_after = (batches_after.0 + after.0, batches_after.1 + after.1);
@@ -380,7 +389,7 @@ fn main() {
                             Arc::new(|n| format!("/?page=bench&sort=cpc&q=c{}", n % 97)),
                         )
                     });
-                    for (sum, m) in [(&mut plain, Some(p)), (&mut utm, Some(u)), (&mut query, q)] {
+                    for (sum, m) in [(&mut plain, p), (&mut utm, u), (&mut query, q)] {
                         match (sum.as_mut(), m) {
                             (Some(s), Some(m)) => s.add(m),
                             (None, m) => *sum = m,
@@ -388,7 +397,15 @@ fn main() {
                         }
                     }
                 }
-                let (Some(plain), Some(utm)) = (plain, utm) else { return };
+                let (Some(plain), Some(utm)) = (plain.as_ref(), utm.as_ref()) else {
+                    for (m, name) in [(plain, "plain landing GET /"), (utm, "UTM landing GET /?utm_...")] {
+                        if let Some(m) = m {
+                            println!("{}", m.line(name));
+                        }
+                    }
+                    stop(&rt, r);
+                    continue;
+                };
                 println!("{}", plain.line("plain landing GET /"));
                 println!("{}", utm.line("UTM landing GET /?utm_..."));
                 println!("{}", batches(batches_before, batches_after));

@@ -49,6 +49,37 @@ db_test!(
     }
 );
 
+db_test!(a_tracked_landing_gets_the_whole_page_as_an_untracked_one_does, |app| {
+    // A tracked landing's page is rendered whole while its touchpoint commits.
+    let b = app.browser();
+    let plain = b.get("/signup").await;
+    assert_eq!(plain.status(), 200);
+    let plain_type = plain.headers()["content-type"].clone();
+    let plain_body = plain.text().await.unwrap();
+    let tracked = b.get("/signup?utm_source=newsletter").await;
+    assert_eq!(tracked.status(), 200);
+    assert!(identity_cookie(&tracked).is_some());
+    assert_eq!(tracked.headers()["content-type"], plain_type);
+    let length: usize = tracked.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    assert!(tracked.headers().get("transfer-encoding").is_none());
+    let body = tracked.text().await.unwrap();
+    assert_eq!(body.len(), length);
+    for page in [&plain_body, &body] {
+        // Leptos puts its resource scripts after `</html>`: the page ends with the last.
+        assert!(page.contains("</html>"), "{page}");
+        assert!(page.trim_end().ends_with("</script>"), "{page}");
+    }
+    assert_eq!(body.matches("<script").count(), plain_body.matches("<script").count());
+    let title = |p: &str| {
+        p.split("<title>")
+            .nth(1)
+            .and_then(|t| t.split("</title>").next())
+            .map(str::to_string)
+    };
+    assert_eq!(title(&body), title(&plain_body));
+    assert_eq!(touch_count(&app).await, 1);
+});
+
 db_test!(a_visitor_with_nothing_to_track_gets_nothing, |app| {
     let b = app.browser();
     for path in ["/", "/?page=2&q=shoes", "/login"] {
