@@ -397,28 +397,26 @@ fn main() {
                         }
                     }
                 }
-                let (Some(plain), Some(utm)) = (plain.as_ref(), utm.as_ref()) else {
-                    for (m, name) in [(plain, "plain landing GET /"), (utm, "UTM landing GET /?utm_...")] {
-                        if let Some(m) = m {
-                            println!("{}", m.line(name));
-                        }
+                for (m, name) in [(&plain, "plain landing GET /"), (&utm, "UTM landing GET /?utm_...")] {
+                    if let Some(m) = m {
+                        println!("{}", m.line(name));
                     }
-                    stop(&rt, r);
-                    continue;
-                };
-                println!("{}", plain.line("plain landing GET /"));
-                println!("{}", utm.line("UTM landing GET /?utm_..."));
-                println!("{}", batches(batches_before, batches_after));
-                if let Some(q) = query {
-                    println!("{}", q.line("untracked query GET /?page=..."));
                 }
-                println!("UTM / plain throughput: {:.0}%", 100.0 * utm.rps() / plain.rps());
-                let touches = count(&rt, &r, "SELECT COUNT(*) FROM touchpoints");
-                let ok = utm.statuses.get(&200).copied().unwrap_or(0);
-                println!(
-                    "touchpoints: {touches}; UTM landings answered 200: {ok}; equal: {}",
-                    touches as u64 == ok
-                );
+                if let (Some(plain), Some(utm)) = (&plain, &utm) {
+                    println!("{}", batches(batches_before, batches_after));
+                    if let Some(q) = query {
+                        println!("{}", q.line("untracked query GET /?page=..."));
+                    }
+                    println!("UTM / plain throughput: {:.0}%", 100.0 * utm.rps() / plain.rps());
+                }
+                if let Some(utm) = &utm {
+                    let touches = count(&rt, &r, "SELECT COUNT(*) FROM touchpoints");
+                    let ok = utm.statuses.get(&200).copied().unwrap_or(0);
+                    println!(
+                        "touchpoints: {touches}; UTM landings answered 200: {ok}; equal: {}",
+                        touches as u64 == ok
+                    );
+                }
                 stop(&rt, r);
             }
         }
