@@ -11,7 +11,8 @@
 //! and UTM landings N times, `seconds / N` each, and sums them). `BENCH_CONTROL=1` adds,
 //! to `landings`, a landing with an untracked query string (the page's own cost of a
 //! query, without capture); `BENCH_ONLY=plain` or `BENCH_ONLY=utm` runs one of the two
-//! only, to profile it. `--workers N` (default 2) sets the server runtime's threads.
+//! only, to profile it. `--workers N` (default 2) sets the server's threads
+//! (`SERVER_THREADS`).
 //! PostgreSQL is `TEST_PG_ADMIN_URL`
 //! (default postgres://postgres@127.0.0.1:5432/postgres); a fresh database is made
 //! and dropped.
@@ -38,7 +39,7 @@ struct Args {
     seconds: u64,
     connections: usize,
     rounds: u32,
-    /// The server runtime's worker threads.
+    /// The server's threads (`SERVER_THREADS`), each with a runtime of its own.
     workers: usize,
 }
 
@@ -238,7 +239,7 @@ fn pg_admin_url() -> String {
 }
 
 /// Starts the application on a fresh database, on the server runtime.
-fn start(rt: &tokio::runtime::Runtime, db: Db) -> Running {
+fn start(rt: &tokio::runtime::Runtime, db: Db, threads: usize) -> Running {
     rt.block_on(async {
         let (url, dir, pg_name) = match db {
             Db::Sqlite => {
@@ -265,6 +266,7 @@ fn start(rt: &tokio::runtime::Runtime, db: Db) -> Running {
         let mut config = Config::for_database(&url);
         config.site_addr = "127.0.0.1:0".parse().unwrap();
         config.database_max_connections = 16;
+        config.server_threads = threads;
         let app = Application::build(config).await.expect("the application starts");
         let addr: std::net::SocketAddr = format!("127.0.0.1:{}", app.port()).parse().unwrap();
         let state = app.state().clone();
@@ -323,7 +325,7 @@ fn conditions(db: Db, a: &Args) -> String {
         Db::Postgres => "PostgreSQL, synchronous_commit=on (default)",
     };
     format!(
-        "{durability}; {} connections on loopback; {} s per measurement; release build; {}-thread server runtime, load generator in-process on one thread",
+        "{durability}; {} connections on loopback; {} s per measurement; release build; {} server threads, load generator in-process on one thread",
         a.connections, a.seconds, a.workers
     )
 }
@@ -341,7 +343,7 @@ fn main() {
     let rt = server_runtime(a.workers);
     match a.scenario.as_str() {
         "home" => {
-            let r = start(&rt, a.dbs[0]);
+            let r = start(&rt, a.dbs[0], a.workers);
             println!("# anonymous home page\n# {}", conditions(a.dbs[0], &a));
             let _ = load(r.addr, a.connections, 1, Arc::new(|_| "/".to_string()));
             let m = load(r.addr, a.connections, a.seconds, Arc::new(|_| "/".to_string()));
@@ -359,7 +361,7 @@ fn main() {
         }
         "landings" => {
             for &db in &a.dbs {
-                let r = start(&rt, db);
+                let r = start(&rt, db, a.workers);
                 println!("\n# landings, new visitors\n# {}", conditions(db, &a));
                 let _ = load(r.addr, a.connections, 1, Arc::new(|_| "/".to_string()));
                 // Plain and UTM landings take turns, `rounds` times, so that a slow
@@ -422,7 +424,7 @@ fn main() {
         }
         "clicks" => {
             for &db in &a.dbs {
-                let r = start(&rt, db);
+                let r = start(&rt, db, a.workers);
                 println!("\n# /r/<code> clicks, new visitors\n# {}", conditions(db, &a));
                 // A link to click: an ownerless code made the way an admin or a ?ref= would.
                 let code = rt.block_on(async {

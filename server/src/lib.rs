@@ -12,6 +12,7 @@ pub mod seed;
 pub mod session_store;
 pub mod startup;
 pub mod telemetry;
+pub mod threads;
 
 pub use startup::{Application, StartupError};
 

@@ -12,6 +12,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
@@ -45,8 +46,8 @@ pub const SESSION_COOKIE: &str = "tributary_session";
 
 pub struct Application {
     listener: TcpListener,
-    router: Router,
     state: AppState,
+    store: Store,
 }
 
 /// Connects and brings the schema up to date.
@@ -200,12 +201,9 @@ impl Application {
         let store = Store::new(&state.db).await.map_err(StartupError::Sessions)?;
         spawn_session_cleanup(store.clone());
         spawn_credit_days_settler(&state);
-        let router = router(state.clone(), store);
-        Ok(Application {
-            listener,
-            router,
-            state,
-        })
+        // Generated here, before anything is served (see `route_list`).
+        route_list();
+        Ok(Application { listener, state, store })
     }
 
     pub fn port(&self) -> u16 {
@@ -216,23 +214,75 @@ impl Application {
         &self.state
     }
 
-    /// Serves until Ctrl-C or SIGTERM.
+    /// Serves until Ctrl-C or SIGTERM, then finishes the requests under way.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        self.serve(Some(stopped)).await
     }
 
     /// Serves until the process ends (tests).
     pub async fn run(self) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
+        self.serve(None).await
+    }
+
+    /// Serves on `SERVER_THREADS` threads. Each runs a single-threaded runtime of its
+    /// own, with its own writer (`Writer::sibling`), and is handed its share of the
+    /// connections (`crate::threads`): a request runs from start to end on one thread. On one work-stealing runtime, a landing that waited for
+    /// its batch's commit was woken on the writer's thread and finished on that core,
+    /// away from its memory and its connection's (measured on 2 cores: UTM landings at
+    /// 57-64 % of plain landings' rate; on a runtime of one thread, 94 %). No request
+    /// holds its thread for long: password hashing runs on the blocking pool, reports
+    /// aggregate in the database, exports stream.
+    async fn serve(self, stopped: Option<tokio::sync::watch::Receiver<bool>>) -> std::io::Result<()> {
+        let threads = self.state.config.server_threads.max(1);
+        let writer_connections = (app::server::writer::WRITER_CONNECTIONS / threads as u32).max(1);
+        let mut ended = Vec::with_capacity(threads);
+        for (i, listener) in crate::threads::dispatch(self.listener, threads)?
+            .into_iter()
+            .enumerate()
+        {
+            let (state, store, stopped) = (self.state.clone(), self.store.clone(), stopped.clone());
+            // Each thread says when it ends; its result is awaited here, never joined, so
+            // that dropping this future (a test's runtime ending) blocks nothing.
+            let (end, ends) = tokio::sync::oneshot::channel::<std::io::Result<()>>();
+            ended.push(ends);
+            std::thread::Builder::new()
+                .name(format!("tributary-{i}"))
+                .spawn(move || {
+                    let served = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .and_then(|rt| {
+                            rt.block_on(async move {
+                                let writer = state.writer.sibling(state.db.clone(), writer_connections);
+                                let state = state.with_writer(writer);
+                                let service = router(state, store).into_make_service_with_connect_info::<SocketAddr>();
+                                // `tap_io` only to get the peer address as `ConnectInfo`.
+                                let serve = axum::serve(listener.tap_io(|_| ()), service);
+                                match stopped {
+                                    Some(mut stopped) => {
+                                        serve
+                                            .with_graceful_shutdown(async move {
+                                                let _ = stopped.wait_for(|stop| *stop).await;
+                                            })
+                                            .await
+                                    }
+                                    None => serve.await,
+                                }
+                            })
+                        });
+                    let _ = end.send(served);
+                })?;
+        }
+        for ends in ended {
+            ends.await
+                .unwrap_or_else(|_| Err(std::io::Error::other("a server thread stopped unexpectedly")))?;
+        }
+        Ok(())
     }
 }
 

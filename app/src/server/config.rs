@@ -33,6 +33,8 @@ pub struct Config {
     pub database_url: String,
     pub database_max_connections: u32,
     pub site_addr: SocketAddr,
+    /// The threads that serve requests, each with a runtime of its own.
+    pub server_threads: usize,
     pub base_url: Url,
     pub cookie_secure: CookieSecure,
     pub trusted_proxies: Vec<IpNet>,
@@ -216,6 +218,11 @@ impl Config {
             database_url: env.string("DATABASE_URL", DEFAULT_DATABASE_URL),
             database_max_connections: env.parse("DATABASE_MAX_CONNECTIONS", "16", "a positive integer")?,
             site_addr,
+            server_threads: {
+                let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+                let n = env.positive("SERVER_THREADS", cores as i64)?;
+                usize::try_from(n).unwrap_or(cores)
+            },
             base_url,
             cookie_secure,
             trusted_proxies,
@@ -457,6 +464,18 @@ mod tests {
                 .var,
             "REFERRAL_DEFAULT_DESTINATION"
         );
+    }
+
+    #[test]
+    fn server_threads_default_to_the_cores_and_must_be_positive() {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        assert_eq!(with(&[]).unwrap().server_threads, cores);
+        assert_eq!(with(&[("SERVER_THREADS", "3")]).unwrap().server_threads, 3);
+        for bad in ["0", "-1", "two"] {
+            let err = with(&[("SERVER_THREADS", bad)]).unwrap_err();
+            assert_eq!(err.var, "SERVER_THREADS");
+            assert!(err.to_string().contains(bad), "{err}");
+        }
     }
 
     #[test]

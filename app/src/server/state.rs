@@ -84,6 +84,19 @@ impl AppState {
             links,
         }))
     }
+
+    /// The same state with another writer: each server thread's own.
+    pub fn with_writer(&self, writer: Writer) -> Self {
+        AppState(Arc::new(Shared {
+            db: self.db.clone(),
+            config: self.config.clone(),
+            leptos_options: self.leptos_options.clone(),
+            limits: self.limits.clone(),
+            writer,
+            bots: self.bots.clone(),
+            links: self.links.clone(),
+        }))
+    }
 }
 
 /// The state, inside a server function.

@@ -103,6 +103,8 @@ pub fn test_config(database_url: &str) -> Config {
     let mut config = Config::for_database(database_url);
     config.site_addr = "127.0.0.1:0".parse().unwrap();
     config.database_max_connections = 8;
+    // Two server threads whatever the machine, as in production on two cores.
+    config.server_threads = 2;
     config
 }
 
