@@ -95,12 +95,12 @@ pub async fn capture(State(state): State<AppState>, req: Request, next: Next) ->
 }
 
 /// The response with its body rendered to the end. A streamed page renders only while
-/// it is sent, which for a landing is after its commit: by then its request has often
-/// been resumed on the other worker thread (the writer's), which would render from
-/// and free memory allocated on the first. Rendering the page whole while the commit
-/// is under way keeps that work on one thread (measured: UTM landings about 5 % more
-/// per second on PostgreSQL). The visitor sees no difference: nothing is sent before the
-/// commit either way, and pages render in `SsrMode::Async` (whole, once their data is in).
+/// it is sent, which for a landing is after its commit; rendered whole, it renders while
+/// the commit is under way, and on the thread the request started on (measured on one
+/// work-stealing runtime, where a landing was often resumed on the writer's thread: UTM
+/// landings about 5 % more per second on PostgreSQL). The visitor sees no difference:
+/// nothing is sent before the commit either way, and pages render in `SsrMode::Async`
+/// (whole, once their data is in).
 async fn rendered_whole(res: impl std::future::Future<Output = Response>) -> Response {
     let (mut parts, body) = res.await.into_parts();
     match axum::body::to_bytes(body, usize::MAX).await {
