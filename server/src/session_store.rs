@@ -23,7 +23,7 @@ impl Store {
     /// Creates the store's table if it is missing.
     pub async fn new(db: &Database) -> Result<Self, sqlx::Error> {
         match &db.pools {
-            Pools::Sqlite { read, write } => {
+            Pools::Sqlite { read, write, .. } => {
                 let write_store = SqliteStore::new(write.clone());
                 write_store.migrate().await?;
                 Ok(Store::Sqlite {

@@ -5,7 +5,9 @@
 //! (`Database::write`), so two of them can never wait on each other: the classic
 //! "database is locked" failure of a read-then-write transaction cannot happen
 //! inside the process, and other processes (the CLI) are covered by the busy timeout.
-//! Reads use a pool of connections, which WAL lets run beside the writer.
+//! Reads use a pool of connections, which WAL lets run beside the writer. The
+//! group-commit writer of the hot paths writes through a connection of its own
+//! (`HotSqlite`), but only while it holds that one writer connection, so the rule holds.
 //! On PostgreSQL both handles are the same pool.
 
 use sea_orm::{DatabaseConnection, SqlxPostgresConnector, SqlxSqliteConnector};
@@ -13,6 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, PgPool, SqliteConnection, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +26,23 @@ pub enum Backend {
 
 #[derive(Clone)]
 pub enum Pools {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        hot: Arc<tokio::sync::Mutex<HotSqlite>>,
+    },
     Postgres(PgPool),
+}
+
+/// The SQLite connection the group-commit writer (`crate::server::writer`) runs its
+/// batches on, synchronously, on the server thread that submitted them: no hop to a
+/// connection thread and back for each batch. It writes only while it holds `token`,
+/// the write pool's one connection, so every write of the process still takes turns.
+pub struct HotSqlite {
+    pub conn: rusqlite::Connection,
+    pub token: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+    /// Batches written since `token` was taken from the pool.
+    pub loans: u32,
 }
 
 /// The application's database handles.
@@ -45,6 +63,8 @@ pub enum ConnectError {
     DataDir { path: String, source: std::io::Error },
     #[error("could not connect to the database: {0}")]
     Sqlx(#[from] sqlx::Error),
+    #[error("could not open the database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 impl Database {
@@ -105,6 +125,11 @@ impl Database {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
+        let hot = HotSqlite {
+            conn: hot_connection(&path)?,
+            token: None,
+            loans: 0,
+        };
         let checkpoints = SqliteConnection::connect_with(&opts).await?;
         tokio::spawn(checkpointer(checkpoints, write.clone()));
         let read = SqlitePoolOptions::new()
@@ -116,7 +141,11 @@ impl Database {
         Ok(Database {
             read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read.clone()),
             write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write.clone()),
-            pools: Pools::Sqlite { read, write },
+            pools: Pools::Sqlite {
+                read,
+                write,
+                hot: Arc::new(tokio::sync::Mutex::new(hot)),
+            },
         })
     }
 
@@ -166,13 +195,26 @@ impl Database {
     /// Closes every pool (used at shutdown, and by tests that need a dead database).
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { read, write } => {
+            Pools::Sqlite { read, write, .. } => {
                 read.close().await;
                 write.close().await;
             }
             Pools::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// The hot writer's connection, set up as the pools' are (`connect_sqlite`). No busy
+/// timeout: it runs on a server thread, so when another process holds the write lock
+/// the writer waits asynchronously and tries again, instead of blocking the thread.
+fn hot_connection(path: &std::path::Path) -> Result<rusqlite::Connection, rusqlite::Error> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = memory; PRAGMA cache_size = -65536; \
+         PRAGMA mmap_size = 1073741824;",
+    )?;
+    Ok(conn)
 }
 
 /// WAL frames after which a checkpoint may make the writer wait (about 80 MB).
