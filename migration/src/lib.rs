@@ -14,6 +14,7 @@ mod m20261121_000004_conversions;
 mod m20261121_000005_partial_indexes;
 mod m20261121_000006_covering_indexes;
 mod m20261122_000007_credit_days;
+mod m20261201_000008_identity_public_id_length;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_partial_indexes::Migration),
             Box::new(m20261121_000006_covering_indexes::Migration),
             Box::new(m20261122_000007_credit_days::Migration),
+            Box::new(m20261201_000008_identity_public_id_length::Migration),
         ]
     }
 }

@@ -28,7 +28,9 @@ db_test!(
             assert!(header.contains(attr), "{header} lacks {attr}");
         }
         let value = identity_cookie(&res).unwrap();
-        assert_eq!(value.len(), 32);
+        // The creation time (12 hex digits), then 128 random bits.
+        assert_eq!(value.len(), 44);
+        assert!(app::server::tracking::identity::is_valid_public_id(&value), "{value}");
         assert_eq!(identity_count(&app).await, 1);
         let touches = rows(
             &app,

@@ -20,8 +20,7 @@ use sea_orm::{
 /// unique index instead of into a random page of it: a batch of clicks then writes
 /// a page or two of that index, not one page per click.
 pub fn new_response_id(now_ms: i64) -> String {
-    let random: [u8; 10] = rand::random();
-    format!("{:012x}{}", now_ms.clamp(0, 0xffff_ffff_ffff), hex::encode(random))
+    identity::time_ordered_id::<10>(now_ms)
 }
 
 pub const RESPONDED: &str = "RESPONDED";

