@@ -209,6 +209,8 @@ impl Database {
 /// the writer waits asynchronously and tries again, instead of blocking the thread.
 fn hot_connection(path: &std::path::Path) -> Result<rusqlite::Connection, rusqlite::Error> {
     let conn = rusqlite::Connection::open(path)?;
+    // rusqlite sets one of 5 s by default.
+    conn.busy_timeout(Duration::ZERO)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
          PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = memory; PRAGMA cache_size = -65536; \

@@ -313,6 +313,102 @@ db_test!(two_hundred_concurrent_new_visitors_each_get_their_own_identity, |app| 
     assert_eq!(touch_count(&app).await, 200);
 });
 
+db_test!(sign_ups_get_their_turn_among_a_stream_of_landings, |app| {
+    // The landings' writers hold the one write connection while their jobs keep
+    // coming; a sign-up (its own transaction) must still get it, and every landing and
+    // every sign-up is recorded.
+    let mut landings = Vec::new();
+    for i in 0..150 {
+        let b = app.browser();
+        landings.push(tokio::spawn(async move {
+            b.get(&format!("/?utm_source=stream{i}")).await.status()
+        }));
+    }
+    let mut signups = Vec::new();
+    for i in 0..4 {
+        let b = app.browser();
+        signups.push(tokio::spawn(async move {
+            b.signup(&format!("stream{i}@example.com"), PASSWORD, "Stream")
+                .await
+                .status()
+        }));
+    }
+    for t in landings {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    for t in signups {
+        assert!(t.await.unwrap().is_success());
+    }
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM touchpoints WHERE utm_source LIKE 'stream%'",
+            vec![]
+        )
+        .await,
+        150
+    );
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM users WHERE email LIKE 'stream%'", vec![]).await,
+        4
+    );
+});
+
+/// Another process (the CLI, say) holding SQLite's write lock makes a landing wait for
+/// it, not fail, and the server thread goes on serving meanwhile: the landing is
+/// answered, and recorded, once the lock is let go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landing_waits_for_another_process_holding_the_sqlite_write_lock() {
+    run(
+        Db::Sqlite,
+        // One server thread: the other request below shares it with the waiting landing.
+        |c| c.server_threads = 1,
+        |app| async move {
+            use sqlx::Connection;
+            let mut process = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut process).await.unwrap();
+            let held = "f".repeat(32);
+            sqlx::query("INSERT INTO identities (public_id, created_at) VALUES (?, 0)")
+                .bind(&held)
+                .execute(&mut process)
+                .await
+                .unwrap();
+            let b = app.browser();
+            let landing = tokio::spawn(async move { b.get("/?utm_source=waited").await.status() });
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            assert!(!landing.is_finished(), "the landing waits for the lock");
+            let other = app.browser();
+            let other_page = tokio::time::timeout(std::time::Duration::from_secs(2), other.get("/healthz"));
+            assert_eq!(
+                other_page.await.expect("the thread serves others meanwhile").status(),
+                200
+            );
+            assert!(!landing.is_finished());
+            sqlx::query("COMMIT").execute(&mut process).await.unwrap();
+            assert_eq!(landing.await.unwrap(), 200);
+            assert_eq!(
+                scalar(
+                    &app,
+                    "SELECT COUNT(*) FROM touchpoints WHERE utm_source = 'waited'",
+                    vec![]
+                )
+                .await,
+                1
+            );
+            assert_eq!(
+                scalar(
+                    &app,
+                    "SELECT COUNT(*) FROM identities WHERE public_id = ?",
+                    vec![held.into()]
+                )
+                .await,
+                1
+            );
+        },
+    )
+    .await;
+}
+
 db_test!(the_first_signup_promotes_the_anonymous_identity, |app| {
     let b = app.browser();
     let anon = identity_cookie(&b.get("/?utm_source=newsletter").await).unwrap();
