@@ -195,8 +195,11 @@ impl Database {
     /// Closes every pool (used at shutdown, and by tests that need a dead database).
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { read, write, .. } => {
+            Pools::Sqlite { read, write, hot } => {
                 read.close().await;
+                // The hot writer may still hold the write connection (its writers
+                // stopped with jobs queued): the pool waits for it to come back.
+                hot.lock().await.token = None;
                 write.close().await;
             }
             Pools::Postgres(pool) => pool.close().await,
