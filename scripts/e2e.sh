@@ -3,6 +3,7 @@
 # SQLite databases (127.0.0.1:3300, empty but for an admin; 127.0.0.1:3301, filled by
 # `tributary seed-demo` for the dashboards), and runs Playwright in Debian's Chromium
 # with and without JavaScript. Extra arguments go to `playwright test`.
+# E2E_MAIN_PORT and E2E_DEMO_PORT move the two servers (to run two checkouts at once).
 # Screenshots are saved to end2end/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,8 @@ export REFERRAL_ALLOWED_HOSTS="shop.e2e.test"
 export E2E_ADMIN_EMAIL=admin@e2e.test E2E_ADMIN_PASSWORD="e2e admin passphrase here"
 unset DATABASE_URL
 
+main_port="${E2E_MAIN_PORT:-3300}"
+demo_port="${E2E_DEMO_PORT:-3301}"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -29,7 +32,7 @@ trap cleanup EXIT
 main_db="sqlite://$work/e2e.db"
 DATABASE_URL="$main_db" "$bin" migrate
 DATABASE_URL="$main_db" "$bin" create-admin --email "$E2E_ADMIN_EMAIL" --password "$E2E_ADMIN_PASSWORD"
-DATABASE_URL="$main_db" LEPTOS_SITE_ADDR=127.0.0.1:3300 TRIBUTARY_BASE_URL=http://127.0.0.1:3300 \
+DATABASE_URL="$main_db" LEPTOS_SITE_ADDR=127.0.0.1:$main_port TRIBUTARY_BASE_URL=http://127.0.0.1:$main_port \
   "$bin" serve > "$work/server.log" 2>&1 &
 pids+=($!)
 
@@ -37,18 +40,18 @@ pids+=($!)
 demo_db="sqlite://$work/demo.db"
 DATABASE_URL="$demo_db" "$bin" seed-demo --users 40 --days 60 --conversions 3000 > "$work/seed.log" 2>&1 \
   || { cat "$work/seed.log"; exit 1; }
-DATABASE_URL="$demo_db" LEPTOS_SITE_ADDR=127.0.0.1:3301 TRIBUTARY_BASE_URL=http://127.0.0.1:3301 \
+DATABASE_URL="$demo_db" LEPTOS_SITE_ADDR=127.0.0.1:$demo_port TRIBUTARY_BASE_URL=http://127.0.0.1:$demo_port \
   "$bin" serve > "$work/demo-server.log" 2>&1 &
 pids+=($!)
 
-for port in 3300 3301; do
+for port in "$main_port" "$demo_port"; do
   for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$work"/*.log; exit 1; }
 done
 
 rm -rf end2end/artifacts
 status=0
-(cd end2end && BASE_URL=http://127.0.0.1:3300 DEMO_URL=http://127.0.0.1:3301 npx playwright test "$@") || status=$?
+(cd end2end && BASE_URL=http://127.0.0.1:$main_port DEMO_URL=http://127.0.0.1:$demo_port npx playwright test "$@") || status=$?
 if [ $status -ne 0 ]; then
   warn "end-to-end tests failed; the servers' logs follow"
   tail -n 60 "$work/server.log" "$work/demo-server.log" >&2
