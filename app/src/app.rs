@@ -12,6 +12,8 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::headers::page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -6,22 +6,62 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Request, StatusCode, header};
 
-pub fn wants_json<B>(req: &Request<B>) -> bool {
-    if req.uri().path().starts_with("/api/") {
-        return true;
+/// How a client wants its errors: the REST API and scripts get JSON; a browser (a page,
+/// or a plain form post, which accepts `text/html`) gets a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorTarget {
+    Json,
+    Html,
+}
+
+impl ErrorTarget {
+    pub fn of<B>(req: &Request<B>) -> Self {
+        let path = req.uri().path();
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let json = if path.starts_with("/api/v1/") {
+            true
+        } else if accept.contains("text/html") {
+            false
+        } else {
+            path.starts_with("/api/") || accept.contains("application/json")
+        };
+        if json { ErrorTarget::Json } else { ErrorTarget::Html }
     }
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json") && !v.contains("text/html"))
+
+    pub fn respond(self, err: AppError) -> Response {
+        match self {
+            ErrorTarget::Json => json_error(err),
+            ErrorTarget::Html => html_error(err),
+        }
+    }
+}
+
+/// A 503 with `Retry-After`, for when something this request needs is not answering.
+pub fn unavailable(target: ErrorTarget, message: &str, retry_after_secs: u32) -> Response {
+    let mut res = match target {
+        ErrorTarget::Json => {
+            let mut err = AppError::internal();
+            err.message = message.to_string();
+            json_error(err)
+        }
+        ErrorTarget::Html => html_page(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", message),
+    };
+    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    res
+}
+
+pub fn wants_json<B>(req: &Request<B>) -> bool {
+    ErrorTarget::of(req) == ErrorTarget::Json
 }
 
 pub fn error_response<B>(req: &Request<B>, err: AppError) -> Response {
-    if wants_json(req) {
-        json_error(err)
-    } else {
-        html_error(err)
-    }
+    ErrorTarget::of(req).respond(err)
 }
 
 pub fn json_error(err: AppError) -> Response {
@@ -42,6 +82,7 @@ pub fn html_error(err: AppError) -> Response {
         ErrorCode::NotFound => "Not found",
         ErrorCode::Forbidden => "Not allowed",
         ErrorCode::RateLimited => "Slow down",
+        ErrorCode::PayloadTooLarge => "Too large",
         ErrorCode::Internal => "Something went wrong",
         _ => "Request refused",
     };

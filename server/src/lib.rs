@@ -6,6 +6,7 @@ pub mod cli;
 pub mod errors;
 pub mod export;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod referral;
 pub mod seed;

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
     let cli = Cli::parse();
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -15,6 +14,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    telemetry::init_with(config.log_format);
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

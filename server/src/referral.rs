@@ -3,11 +3,10 @@
 //! link's destination. No session lookup without a session cookie; link codes come
 //! from the in-memory cache.
 
-use crate::errors::{html_error, html_page};
-use app::error::AppError;
+use crate::errors::html_page;
 use app::server::context::RequestContext;
 use app::server::referrals::click::{self, Click, ClickOutcome, external_target};
-use app::server::referrals::destination::redirect_override;
+use app::server::referrals::destination::{Destination, click_destination};
 use app::server::state::AppState;
 use app::server::time::now_ms;
 use app::server::tracking::capture::external_referrer_host;
@@ -23,32 +22,31 @@ pub async fn click(State(state): State<AppState>, Path(code): Path<String>, req:
     let now = now_ms();
     let link = match state.links.get(&state.db.read, &code).await {
         Ok(Some(l)) if l.is_live(now) => l,
-        Ok(_) => {
-            return html_page(
-                StatusCode::NOT_FOUND,
-                "Link not found",
-                "This referral link does not exist or is no longer active. Check the address, or ask whoever shared it for a new one.",
-            );
-        }
+        Ok(_) => return link_not_found(),
         Err(e) => {
-            tracing::error!(error = %e, "could not look up a referral code");
-            return html_error(AppError::internal());
+            // Not cached, and the database did not answer within the lookup's timeout.
+            tracing::warn!(error = %e, "could not look up a referral code");
+            return crate::errors::unavailable(
+                crate::errors::ErrorTarget::Html,
+                "This link cannot be followed right now. Please try again in a minute.",
+                30,
+            );
         }
     };
     let (parts, _) = req.into_parts();
     let landing = parse_query(parts.uri.query().unwrap_or(""), config);
-    // `?redirect_to=` may only choose a path on this site.
-    let local_override = redirect_override(landing.redirect_to.as_deref());
-    let external = match &local_override {
-        Some(_) => None,
-        None => url::Url::parse(&link.destination)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https")),
+    // The stored destination is checked again (rows from before a rule, or written by
+    // hand, must not send anyone off-site); `?redirect_to=` may only choose a path here.
+    let destination = match click_destination(&link.destination, landing.redirect_to.as_deref(), config) {
+        Ok(d) => d,
+        Err(reason) => {
+            tracing::warn!(link = link.id, code = %link.code, %reason, "refused to follow a link whose destination is not allowed");
+            return link_not_found();
+        }
     };
-    let destination = local_override.unwrap_or_else(|| link.destination.clone());
-    let target = |click_id: Option<&str>| match &external {
-        Some(url) => external_target(url, &landing.tracked, &config.referral_click_id_param, click_id),
-        None => destination.clone(),
+    let target = |click_id: Option<&str>| match &destination {
+        Destination::External(url) => external_target(url, &landing.tracked, &config.referral_click_id_param, click_id),
+        Destination::Local(path) => path.clone(),
     };
 
     let ua = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
@@ -75,11 +73,20 @@ pub async fn click(State(state): State<AppState>, Path(code): Path<String>, req:
         Ok(ClickOutcome::Counted { click_id, cookie }) => redirect(&target(Some(&click_id)), cookie.as_deref(), config),
         Ok(ClickOutcome::Owner) => redirect(&target(None), None, config),
         Err(e) => {
-            // The visitor still gets where they were going.
-            tracing::error!(error = %e, link = link.id, "could not record a click");
+            // The visitor still gets where they were going; the writer counts and logs
+            // lost writes (a line per click would flood the log during an outage).
+            tracing::debug!(error = %e, link = link.id, "could not record a click");
             redirect(&target(None), None, config)
         }
     }
+}
+
+fn link_not_found() -> Response {
+    html_page(
+        StatusCode::NOT_FOUND,
+        "Link not found",
+        "This referral link does not exist or is no longer active. Check the address, or ask whoever shared it for a new one.",
+    )
 }
 
 fn redirect(location: &str, cookie: Option<&str>, config: &app::server::config::Config) -> Response {

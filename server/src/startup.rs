@@ -10,9 +10,10 @@ use app::server::db::{ConnectError, Database};
 use app::server::state::AppState;
 use axum::Router;
 use axum::extract::Request;
+use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
+use http::{HeaderValue, StatusCode, header};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
@@ -25,7 +26,7 @@ use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
@@ -41,12 +42,15 @@ pub enum StartupError {
     Sessions(sqlx::Error),
     #[error("LEPTOS_SITE_ADDR: cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("METRICS_ADDR: cannot listen on {addr}: {source}")]
+    BindMetrics { addr: SocketAddr, source: std::io::Error },
 }
 
 pub const SESSION_COOKIE: &str = "tributary_session";
 
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     store: Store,
 }
@@ -196,19 +200,44 @@ impl Application {
                 addr: config.site_addr,
                 source,
             })?;
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::BindMetrics { addr, source })?,
+            ),
+            None => None,
+        };
         let mut options = leptos_options(&config);
         options.site_addr = listener.local_addr().unwrap_or(config.site_addr);
-        let state = AppState::new(db, config, options);
+        let flash_key = app::server::accounts::flash_cookie::FlashKey::load_or_create(&db.write)
+            .await
+            .map_err(StartupError::Migrate)?;
+        let state = AppState::new(db, config, options, flash_key);
         let store = Store::new(&state.db).await.map_err(StartupError::Sessions)?;
         spawn_session_cleanup(store.clone());
         spawn_credit_days_settler(&state);
+        spawn_destination_audit(&state);
         // Generated here, before anything is served (see `route_list`).
         route_list();
-        Ok(Application { listener, state, store })
+        Ok(Application {
+            listener,
+            metrics_listener,
+            state,
+            store,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The port of the `METRICS_ADDR` listener, if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
     }
 
     pub fn state(&self) -> &AppState {
@@ -239,6 +268,10 @@ impl Application {
     /// UTM landings -4 %. No request holds its thread for long: password hashing runs on
     /// the blocking pool, reports aggregate in the database, exports stream.
     async fn serve(self, stopped: Option<watch::Receiver<bool>>) -> std::io::Result<()> {
+        if let Some(listener) = self.metrics_listener {
+            crate::metrics::serve_listener(listener, self.state.clone());
+        }
+        crate::metrics::spawn_upkeep(&self.state);
         let threads = self.state.config.server_threads.max(1);
         let writer_connections = (app::server::writer::WRITER_CONNECTIONS / threads as u32).max(1);
         let mut ended = Vec::with_capacity(threads);
@@ -269,28 +302,65 @@ impl Application {
     }
 }
 
-/// One server thread: its writer, its router, its connections.
+/// One server thread: its writer, its router, its connections. Each connection is
+/// served by hyper directly (`axum::serve` has no way to set hyper's options): a client
+/// that has not sent a whole request head within `HEADER_READ_TIMEOUT_SECONDS` is cut
+/// off (slowloris), on a new connection as between the requests of a kept-alive one.
 async fn serve_thread(
-    listener: crate::threads::Handed,
+    mut listener: crate::threads::Handed,
     state: AppState,
     store: Store,
     writer_connections: u32,
     stopped: Option<watch::Receiver<bool>>,
 ) -> std::io::Result<()> {
+    use axum::serve::Listener;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
     let state = state.with_writer(state.writer.sibling(state.db.clone(), writer_connections));
-    let service = router(state, store).into_make_service_with_connect_info::<SocketAddr>();
-    // `tap_io` only to get the peer address as `ConnectInfo`.
-    let serve = axum::serve(listener.tap_io(|_| ()), service);
-    match stopped {
-        Some(mut stopped) => {
-            serve
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                })
-                .await
+    let header_timeout = state.config.header_read_timeout;
+    let app = router(state, store);
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = async move {
+        match stopped {
+            Some(mut stopped) => {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+            None => std::future::pending().await,
         }
-        None => serve.await,
+    };
+    tokio::pin!(stop);
+    loop {
+        let (io, peer) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut stop => break,
+        };
+        // The peer address, as `into_make_service_with_connect_info` would give it.
+        let service = app
+            .clone()
+            .map_request(move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                req
+            });
+        let conn = builder
+            .serve_connection(TokioIo::new(io), hyper_util::service::TowerToHyperService::new(service))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "a connection ended with an error");
+            }
+        });
     }
+    // Requests under way finish; idle kept-alive connections are closed.
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Recomputes out-of-date days of the credit by day, a few at a time, so that reports
@@ -311,6 +381,29 @@ fn spawn_credit_days_settler(state: &AppState) {
                 Ok(n) => tracing::debug!(days = n, "credit by day recomputed"),
                 Err(e) => tracing::warn!(error = %e, "could not recompute the credit by day"),
             }
+        }
+    });
+}
+
+/// Logs the stored links whose destination the current rules refuse (written before a
+/// rule existed, by hand, or allowed by a host since removed from
+/// `REFERRAL_ALLOWED_HOSTS`). They are left alone: `/r/<code>` refuses them anyway.
+fn spawn_destination_audit(state: &AppState) {
+    let (db, config) = (state.db.read.clone(), state.config.clone());
+    tokio::spawn(async move {
+        match app::server::referrals::destination::refused_links(&db, &config).await {
+            Ok(refused) if refused.is_empty() => {}
+            Ok(refused) => {
+                for l in refused.iter().take(100) {
+                    tracing::warn!(link = l.id, code = %l.code, destination = %l.destination.escape_debug(), reason = %l.reason,
+                        "a stored link's destination is not allowed; its clicks get the not-found page");
+                }
+                tracing::warn!(
+                    links = refused.len(),
+                    "stored links with a destination that is not allowed"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "could not check the stored links' destinations"),
         }
     });
 }
@@ -367,22 +460,32 @@ fn route_list() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-/// The router and its layers. Static assets and the health check sit outside the
+/// The router and its layers. Static assets and the health checks sit outside the
 /// session and auth layers, so they cost no database work.
+///
+/// Pages, server functions and the REST API must answer within `REQUEST_TIMEOUT_SECONDS`
+/// (503 past it); streaming exports are exempt (they have an idle timeout of their own).
+/// Every response gets `X-Content-Type-Options`, `Referrer-Policy`, `X-Frame-Options`
+/// and a default Content-Security-Policy; rendered pages replace the latter with one
+/// that carries their script nonce (`app::server::headers`).
 pub fn router(state: AppState, store: Store) -> Router {
     let options = state.leptos_options.clone();
     let routes = route_list();
     let fallback_state = state.clone();
+    let timeout = TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.config.request_timeout);
 
     let pages = Router::new()
         .route("/r/{code}", get(crate::referral::click))
         .route("/r/{code}/", get(crate::referral::click))
-        .route("/admin/export/{file}", get(crate::export::export))
         .leptos_routes(&state, routes, {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(move |req: Request| render_fallback(fallback_state.clone(), req))
+        .route_layer(timeout.clone())
+        // Added after the timeout: an export streams for as long as it needs to.
+        .route("/admin/export/{file}", get(crate::export::export))
+        .route_layer(axum::middleware::from_fn(middleware::observe::tag_route))
+        .fallback((move |req: Request| render_fallback(fallback_state.clone(), req)).layer(timeout.clone()))
         .layer(axum::middleware::from_fn(middleware::server_fn_status::fix_status))
         .layer(axum::middleware::from_fn(middleware::auth::guard))
         .layer(axum::middleware::from_fn_with_state(
@@ -398,6 +501,7 @@ pub fn router(state: AppState, store: Store) -> Router {
             state.clone(),
             middleware::csrf::check_origin,
         ))
+        .layer(axum::middleware::from_fn(middleware::forms::check_body))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::client::client_addr,
@@ -424,14 +528,39 @@ pub fn router(state: AppState, store: Store) -> Router {
             http::HeaderValue::from_static("public, max-age=3600"),
         ));
 
+    let default_policy = HeaderValue::from_str(&app::server::headers::content_security_policy(None))
+        .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'"));
     Router::new()
         .route("/healthz", get(crate::health::healthz))
-        .merge(crate::api_v1::router(state.clone()))
-        .with_state(state)
+        .route("/healthz/live", get(crate::health::live))
+        .merge(crate::metrics::routes(&state))
+        .merge(crate::api_v1::router(state.clone()).layer(timeout))
+        .route_layer(axum::middleware::from_fn(middleware::observe::tag_route))
+        .with_state(state.clone())
         .merge(assets)
         .merge(pages)
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(middleware::observe::explain_timeouts))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            default_policy,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            middleware::observe::observe,
+        ))
 }
 
 /// Unmatched paths render the app, whose router shows the 404 page (and sets 404).

@@ -17,6 +17,7 @@ pub async fn signup(
     let result = async {
         let st = state::state()?;
         let account = accounts::NewAccount::parse(&email, &password, &display_name)?;
+        accounts::reserve_signup(&st, state::client_addr())?;
         let hash = accounts::password::hash(account.password.expose().to_string())
             .await
             .map_err(crate::server::internal)?;

@@ -14,6 +14,15 @@ fn parse_id(raw: &str, field: &str) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::validation(field, "That is not a campaign id."))
 }
 
+/// The campaign's page, named by the parsed id only: raw input never reaches a header.
+#[cfg(feature = "ssr")]
+fn back_to(raw_id: &str) -> String {
+    match parse_id(raw_id, "id") {
+        Ok(id) => format!("/admin/campaigns/{id}"),
+        Err(_) => "/admin/campaigns".to_string(),
+    }
+}
+
 #[cfg(feature = "ssr")]
 fn input(
     name: String,
@@ -88,7 +97,7 @@ pub async fn update_campaign(
     #[server(default)] active: Option<String>,
 ) -> Result<CampaignEnvelope, AppError> {
     use crate::server::{campaigns, state};
-    let back = format!("/admin/campaigns/{}", id.trim());
+    let back = back_to(&id);
     let result = async {
         state::require_admin()?;
         let st = state::state()?;
@@ -116,7 +125,7 @@ pub async fn delete_campaign(
     #[server(default)] confirm: Option<String>,
 ) -> Result<CampaignEnvelope, AppError> {
     use crate::server::{campaigns, state};
-    let back = format!("/admin/campaigns/{}", id.trim());
+    let back = back_to(&id);
     let result = async {
         state::require_admin()?;
         let st = state::state()?;

@@ -58,7 +58,12 @@ pub async fn update_link(
 ) -> Result<LinkEnvelope, AppError> {
     use crate::server::referrals::links;
     use crate::server::state;
-    let form = format!("link_update_{code}");
+    // The form's name carries the code only when it is one (it names a one-time message).
+    let form = if crate::server::referrals::codes::validate_custom(&code).is_ok() {
+        format!("link_update_{code}")
+    } else {
+        "links".to_string()
+    };
     let result = async {
         let me = state::require_user()?;
         let st = state::state()?;

@@ -16,15 +16,17 @@ pub mod links;
 pub(crate) mod respond {
     use crate::dto::FormFlash;
     use crate::error::{AppError, ErrorCode};
+    use crate::server::accounts::flash_cookie;
     use crate::server::accounts::session::set_flash;
-    use crate::server::state::{is_html_form_post, parts, session};
+    use crate::server::state::{current_user, is_html_form_post, parts, session, state};
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
 
     /// A form-backed server function's result, turned into the right answer:
     /// - success: an optional redirect (`success`), or back to the form's page;
     /// - failure from a plain form post: the error and the submitted values (never
-    ///   passwords) go into the session, and the browser is sent back to the form;
+    ///   passwords) are kept for one page (`keep`), and the browser is sent back to
+    ///   the form;
     /// - failure from JavaScript or a script: the contract's status code and JSON body.
     pub async fn form<T>(
         form: &str,
@@ -37,7 +39,7 @@ pub(crate) mod respond {
         match result {
             Ok(v) => {
                 if let Some(to) = success {
-                    leptos_axum::redirect(to);
+                    redirect(to, back);
                 }
                 Ok(v)
             }
@@ -48,12 +50,8 @@ pub(crate) mod respond {
                         values: values.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
                         notice: None,
                     };
-                    if let Ok(session) = session()
-                        && let Err(e) = set_flash(&session, form, flash).await
-                    {
-                        tracing::warn!(error = %e, "could not keep the form's message");
-                    }
-                    leptos_axum::redirect(&back_path(&parts, back));
+                    keep(form, flash).await;
+                    redirect(&back_path(&parts, back), "/");
                 } else {
                     set_status(&err);
                 }
@@ -76,13 +74,44 @@ pub(crate) mod respond {
         if !is_html_form_post(&parts) {
             return;
         }
-        if let Ok(session) = session() {
-            let flash = FormFlash {
-                notice: Some(message.to_string()),
-                ..Default::default()
-            };
-            let _ = set_flash(&session, form, flash).await;
+        let flash = FormFlash {
+            notice: Some(message.to_string()),
+            ..Default::default()
+        };
+        keep(form, flash).await;
+    }
+
+    /// Keeps a one-time message for the next page that shows `form`: in the session of
+    /// a logged-in user; for a visitor, in a signed cookie, so that a failed anonymous
+    /// form post creates no session row.
+    async fn keep(form: &str, flash: FormFlash) {
+        if current_user().is_some() {
+            if let Ok(session) = session()
+                && let Err(e) = set_flash(&session, form, flash).await
+            {
+                tracing::warn!(error = %e, "could not keep the form's message");
+            }
+            return;
         }
+        if let (Ok(st), Some(res)) = (state(), use_context::<ResponseOptions>()) {
+            let value = st.flash_key.encode(form, flash, crate::server::time::now_ms());
+            res.append_header(http::header::SET_COOKIE, flash_cookie::set_cookie(&st.config, &value));
+        }
+    }
+
+    /// Redirects to `to` when it is a path on this site, else to `fallback`; the
+    /// `Location` never carries raw input (non-ASCII is percent-encoded).
+    fn redirect(to: &str, fallback: &str) {
+        let target = super::local_path(to).unwrap_or_else(|| fallback.to_string());
+        let mut encoded = String::with_capacity(target.len());
+        for b in target.bytes() {
+            if b.is_ascii_graphic() {
+                encoded.push(b as char);
+            } else {
+                encoded.push_str(&format!("%{b:02X}"));
+            }
+        }
+        leptos_axum::redirect(&encoded);
     }
 
     /// Points the identity cookie at `identity` (after sign-up or log-in).
@@ -144,18 +173,61 @@ pub(crate) mod respond {
     }
 }
 
-/// A safe place to go after logging in: a path on this site, else the default.
+/// A safe place to go after logging in: a path on this site (normalised), else the
+/// default.
 pub fn safe_next(next: Option<&str>, default: &str) -> String {
-    match next {
-        Some(n) if is_local_path(n) => n.to_string(),
-        _ => default.to_string(),
-    }
+    next.and_then(local_path).unwrap_or_else(|| default.to_string())
 }
 
-/// A path on this site: starts with one `/`, not `//` or `/\`, no control characters.
+/// A path on this site: see [`local_path`].
 pub fn is_local_path(s: &str) -> bool {
-    s.starts_with('/')
-        && !s.starts_with("//")
-        && !s.contains('\\')
-        && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+    local_path(s).is_some()
+}
+
+/// `s` as a path on this site, normalised, or `None` when it is not one.
+///
+/// It must start with one `/`, and hold no backslash, whitespace or control character
+/// anywhere (they are refused, never stripped: browsers strip tabs and newlines and read
+/// `\` as `/`, which is how `/\evil.example` or `/<tab>/evil.example` leave the site).
+/// Dot segments are resolved as browsers resolve them (`.`, `..`, and their `%2e`
+/// spellings), and the result must still not start with `//`: `/..//evil.example` and
+/// `/.//evil.example` would otherwise become the scheme-relative `//evil.example`. The
+/// query and fragment are kept as they are.
+pub fn local_path(s: &str) -> Option<String> {
+    if !s.starts_with('/') || s.len() > 2048 {
+        return None;
+    }
+    if s.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+        return None;
+    }
+    let end = s.find(['?', '#']).unwrap_or(s.len());
+    let (path, rest) = s.split_at(end);
+    let segments: Vec<&str> = path[1..].split('/').collect();
+    let mut out: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match dots(segment) {
+            1 if last => out.push(""),
+            1 => {}
+            2 => {
+                out.pop();
+                if last {
+                    out.push("");
+                }
+            }
+            _ => out.push(segment),
+        }
+    }
+    let normalised = format!("/{}{rest}", out.join("/"));
+    (!normalised.starts_with("//")).then_some(normalised)
+}
+
+/// 1 for a single-dot path segment, 2 for a double-dot one (as the URL standard spells
+/// them, `%2e` in any case counting as a dot), 0 otherwise.
+fn dots(segment: &str) -> u8 {
+    match segment.to_ascii_lowercase().as_str() {
+        "." | "%2e" => 1,
+        ".." | ".%2e" | "%2e." | "%2e%2e" => 2,
+        _ => 0,
+    }
 }

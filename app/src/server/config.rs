@@ -28,6 +28,13 @@ pub enum CookieSecure {
     Never,
 }
 
+/// `LOG_FORMAT`: human-readable lines, or one JSON object per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub database_url: String,
@@ -40,9 +47,30 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
 
     pub session_days: i64,
+    /// Failed log-ins per (account, client address) per window: the lock.
     pub login_max_failures_per_account: u32,
+    /// Failed log-ins per client address per window.
     pub login_max_failures_per_ip: u32,
+    /// Failed log-ins per account per window from every address together: the ceiling
+    /// against guessing from many addresses.
+    pub login_max_failures_per_account_total: u32,
     pub login_window_secs: u64,
+    /// Sign-ups per client address per hour.
+    pub signup_max_per_hour_per_ip: u32,
+
+    // Serving: timeouts.
+    /// How long a client has to send a whole request head (against slowloris).
+    pub header_read_timeout: std::time::Duration,
+    /// The longest a page or API request may take. Streaming exports are exempt, but
+    /// may not go this long without sending anything.
+    pub request_timeout: std::time::Duration,
+
+    // Operability.
+    /// A listen address that serves only `/metrics`, without authentication.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `/metrics` on the main address, for `Authorization: Bearer <token>` only.
+    pub metrics_token: Option<String>,
+    pub log_format: LogFormat,
 
     pub tracking_cookie_name: String,
     pub tracking_cookie_max_age_days: i64,
@@ -229,7 +257,52 @@ impl Config {
             session_days: env.positive("SESSION_TTL_DAYS", 14)?,
             login_max_failures_per_account: env.parse("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5", "a positive integer")?,
             login_max_failures_per_ip: env.parse("LOGIN_MAX_FAILURES_PER_IP", "20", "a positive integer")?,
+            login_max_failures_per_account_total: env.parse(
+                "LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL",
+                "100",
+                "a positive integer",
+            )?,
             login_window_secs: env.parse("LOGIN_WINDOW_SECONDS", "900", "a positive integer")?,
+            signup_max_per_hour_per_ip: env.parse("SIGNUP_MAX_PER_HOUR_PER_IP", "10", "a positive integer")?,
+            header_read_timeout: std::time::Duration::from_secs(
+                env.positive("HEADER_READ_TIMEOUT_SECONDS", 10)?.unsigned_abs(),
+            ),
+            request_timeout: std::time::Duration::from_secs(
+                env.positive("REQUEST_TIMEOUT_SECONDS", 30)?.unsigned_abs(),
+            ),
+            metrics_addr: match (get)("METRICS_ADDR")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+            {
+                Some(raw) => Some(raw.parse().map_err(|_| ConfigError {
+                    var: "METRICS_ADDR",
+                    message: format!("expected an address like 127.0.0.1:9100, got '{raw}'"),
+                })?),
+                None => None,
+            },
+            metrics_token: match (get)("METRICS_TOKEN")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+            {
+                // A secret: never echoed in the message.
+                Some(t) if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
+                    return Err(ConfigError {
+                        var: "METRICS_TOKEN",
+                        message: "expected at least 16 printable characters without spaces".into(),
+                    });
+                }
+                other => other,
+            },
+            log_format: match env.string("LOG_FORMAT", "text").to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError {
+                        var: "LOG_FORMAT",
+                        message: format!("expected text or json, got '{other}'"),
+                    });
+                }
+            },
             tracking_cookie_name: {
                 let name = env.string("TRACKING_COOKIE_NAME", "tributary_id");
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -492,6 +565,38 @@ mod tests {
     }
 
     #[test]
+    fn hardening_settings_have_defaults_and_refuse_bad_values() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.header_read_timeout.as_secs(), 10);
+        assert_eq!(c.request_timeout.as_secs(), 30);
+        assert_eq!(c.signup_max_per_hour_per_ip, 10);
+        assert_eq!(c.login_max_failures_per_account_total, 100);
+        assert_eq!((c.metrics_addr, c.metrics_token.as_deref()), (None, None));
+        assert_eq!(c.log_format, LogFormat::Text);
+        let c = with(&[
+            ("METRICS_ADDR", "127.0.0.1:9100"),
+            ("METRICS_TOKEN", "0123456789abcdef0123"),
+            ("LOG_FORMAT", "JSON"),
+        ])
+        .unwrap();
+        assert_eq!(c.metrics_addr.map(|a| a.port()), Some(9100));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(!format!("{c:?}").contains("0123456789abcdef0123"));
+        for (var, bad) in [
+            ("METRICS_ADDR", "nowhere"),
+            ("METRICS_TOKEN", "short"),
+            ("LOG_FORMAT", "xml"),
+            ("REQUEST_TIMEOUT_SECONDS", "0"),
+            ("HEADER_READ_TIMEOUT_SECONDS", "-3"),
+            ("SIGNUP_MAX_PER_HOUR_PER_IP", "many"),
+        ] {
+            assert_eq!(with(&[(var, bad)]).unwrap_err().var, var);
+        }
+        let err = with(&[("METRICS_TOKEN", "short secret")]).unwrap_err();
+        assert!(!err.to_string().contains("short secret"), "{err}");
+    }
+
+    #[test]
     fn the_database_password_is_never_printed() {
         let c = with(&[("DATABASE_URL", "postgres://u:hunter2@db/x")]).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
@@ -501,6 +606,12 @@ mod tests {
     fn local_paths_exclude_scheme_relative_and_backslash_forms() {
         assert!(is_local_path("/"));
         assert!(is_local_path("/welcome?x=1"));
+        assert_eq!(
+            crate::api::local_path("/a/./b/../c?x=/..//y").as_deref(),
+            Some("/a/c?x=/..//y")
+        );
+        assert_eq!(crate::api::local_path("/a/..").as_deref(), Some("/"));
+        assert_eq!(crate::api::safe_next(Some("/..//evil.example"), "/account"), "/account");
         for bad in [
             "//evil.example",
             "/\\evil.example",
@@ -509,6 +620,14 @@ mod tests {
             "",
             "/a b",
             "/a\\b",
+            "/..//evil.example",
+            "/.//evil.example",
+            "/%2e%2e//evil.example",
+            "/.%2E//evil.example",
+            "////evil.example",
+            "/\t/evil.example",
+            "/\r\n/evil.example",
+            "/a\u{2028}b",
         ] {
             assert!(!is_local_path(bad), "{bad}");
         }

@@ -11,6 +11,8 @@ pub mod conversions;
 pub mod dashboards;
 pub mod db;
 pub mod entities;
+pub mod headers;
+pub mod metrics;
 pub mod money;
 pub mod net;
 pub mod ratelimit;

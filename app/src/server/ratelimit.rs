@@ -65,6 +65,14 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
         Ok(())
     }
 
+    /// Gives back one event counted by `hit` (a reservation that turned out not to
+    /// count, such as a log-in attempt with the right password).
+    pub fn release(&self, key: &K) {
+        if let Some(b) = self.lock().get_mut(key) {
+            b.count = b.count.saturating_sub(1);
+        }
+    }
+
     pub fn reset(&self, key: &K) {
         self.lock().remove(key);
     }
@@ -91,6 +99,12 @@ mod tests {
         assert!(rl.check(&"other").is_ok());
         rl.reset(&"k");
         assert!(rl.hit(&"k").is_ok());
+        rl.release(&"k");
+        rl.release(&"k");
+        for _ in 0..3 {
+            assert!(rl.hit(&"k").is_ok());
+        }
+        assert!(rl.hit(&"k").is_err());
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! read the current request from a server function's context.
 
 use crate::error::AppError;
+use crate::server::accounts::flash_cookie::FlashKey;
 use crate::server::accounts::{AuthUser, CurrentUser};
 use crate::server::config::Config;
 use crate::server::db::Database;
+use crate::server::metrics::Metrics;
 use crate::server::net::ClientAddr;
 use crate::server::ratelimit::RateLimiter;
 use crate::server::referrals::cache::LinkCache;
@@ -38,6 +40,9 @@ pub struct Shared {
     pub writer: Writer,
     pub bots: Arc<BotFilter>,
     pub links: Arc<LinkCache>,
+    pub metrics: Arc<Metrics>,
+    /// Signs the one-time messages of visitors without a session.
+    pub flash_key: FlashKey,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -46,10 +51,16 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The per-instance rate limits.
+/// The per-instance rate limits. Log-in attempts are counted before the password is
+/// checked (see `accounts::authenticate`): per (account, client address), which locks
+/// that address out of that account; per address; and per account from every address
+/// together, a much higher ceiling.
 pub struct Limits {
-    pub login_account: RateLimiter<String>,
+    pub login_account_address: RateLimiter<(String, IpAddr)>,
     pub login_ip: RateLimiter<IpAddr>,
+    pub login_account_total: RateLimiter<String>,
+    /// Sign-ups per client address per hour.
+    pub signups: RateLimiter<IpAddr>,
     /// New referrer codes per client address per minute.
     pub referrer_codes: RateLimiter<IpAddr>,
     /// REST API requests per key per minute.
@@ -60,8 +71,10 @@ impl Limits {
     pub fn new(config: &Config) -> Self {
         let window = Duration::from_secs(config.login_window_secs);
         Limits {
-            login_account: RateLimiter::new(config.login_max_failures_per_account, window),
+            login_account_address: RateLimiter::new(config.login_max_failures_per_account, window),
             login_ip: RateLimiter::new(config.login_max_failures_per_ip, window),
+            login_account_total: RateLimiter::new(config.login_max_failures_per_account_total, window),
+            signups: RateLimiter::new(config.signup_max_per_hour_per_ip, Duration::from_secs(3600)),
             referrer_codes: RateLimiter::new(config.referral_auto_create_per_minute, Duration::from_secs(60)),
             api_per_key: RateLimiter::new(config.api_rate_limit_per_minute, Duration::from_secs(60)),
         }
@@ -69,9 +82,14 @@ impl Limits {
 }
 
 impl AppState {
-    pub fn new(db: Database, config: Config, leptos_options: LeptosOptions) -> Self {
+    pub fn new(db: Database, config: Config, leptos_options: LeptosOptions, flash_key: FlashKey) -> Self {
         let limits = Arc::new(Limits::new(&config));
-        let writer = Writer::start(db.clone());
+        let metrics = Arc::new(if config.metrics_addr.is_some() || config.metrics_token.is_some() {
+            Metrics::enabled()
+        } else {
+            Metrics::disabled()
+        });
+        let writer = Writer::start(db.clone(), metrics.clone());
         let bots = Arc::new(BotFilter::new(&config.extra_bot_patterns));
         let links = Arc::new(LinkCache::new(config.referral_case_sensitive));
         AppState(Arc::new(Shared {
@@ -82,6 +100,8 @@ impl AppState {
             writer,
             bots,
             links,
+            metrics,
+            flash_key,
         }))
     }
 
@@ -95,6 +115,8 @@ impl AppState {
             writer,
             bots: self.bots.clone(),
             links: self.links.clone(),
+            metrics: self.metrics.clone(),
+            flash_key: self.flash_key.clone(),
         }))
     }
 }

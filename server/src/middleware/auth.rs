@@ -3,7 +3,8 @@
 //! a 403 on admin pages.
 
 use app::server::accounts::CurrentUser;
-use app::server::accounts::session::resolve;
+use app::server::accounts::flash_cookie;
+use app::server::accounts::session::{TakenFlashes, resolve};
 use app::server::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -21,16 +22,33 @@ fn is_admin_page(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
 }
 
-/// Puts `CurrentUser` into request extensions. Without a session cookie this reads nothing.
+/// Puts `CurrentUser` into request extensions. Without a session cookie this reads
+/// nothing. A visitor's one-time message (`flash_cookie`) is read here, and its cookie
+/// cleared once a page has shown it.
 pub async fn current_user(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let user = match req.extensions().get::<Session>() {
         Some(session) if session.id().is_some() => resolve(&state.db, session).await,
         _ => None,
     };
     req.extensions_mut().insert(CurrentUser(user));
-    req.extensions_mut()
-        .insert(app::server::accounts::session::TakenFlashes::default());
-    next.run(req).await
+    let flashes = if flash_cookie::present(req.headers()) {
+        let message = state.flash_key.from_headers(req.headers(), app::server::time::now_ms());
+        TakenFlashes::with_cookie(true, message)
+    } else {
+        TakenFlashes::default()
+    };
+    req.extensions_mut().insert(flashes.clone());
+    let mut res = next.run(req).await;
+    let sets_new = res
+        .headers()
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(flash_cookie::COOKIE.as_bytes()));
+    if flashes.clear_cookie() && !sets_new {
+        res.headers_mut()
+            .append(http::header::SET_COOKIE, flash_cookie::clear_cookie(&state.config));
+    }
+    res
 }
 
 /// Runs after landing capture, so that a landing on a guarded page is still recorded.

@@ -73,7 +73,7 @@ pub async fn capture(State(state): State<AppState>, req: Request, next: Next) ->
                 counted = true;
             }
             Ok(ClickOutcome::Owner) => {}
-            Err(e) => tracing::error!(error = %e, "could not record a ?ref= click"),
+            Err(e) => tracing::debug!(error = %e, "could not record a ?ref= click"),
         }
     }
     // Not a counted click (no live link, or the owner's own): an ordinary landing.
@@ -167,7 +167,8 @@ async fn record_landing(
     match state.writer.submit(job).await {
         Ok(_) => tracked.cookie,
         Err(e) => {
-            tracing::error!(error = %e, "could not record a landing");
+            // Counted and logged by the writer.
+            tracing::debug!(error = %e, "could not record a landing");
             None
         }
     }

@@ -5,4 +5,6 @@ pub mod auth;
 pub mod capture;
 pub mod client;
 pub mod csrf;
+pub mod forms;
+pub mod observe;
 pub mod server_fn_status;

@@ -1,5 +1,6 @@
 //! Accounts: sign-up, log-in, passwords, roles, and the session that names a user.
 
+pub mod flash_cookie;
 pub mod password;
 pub mod service;
 pub mod session;

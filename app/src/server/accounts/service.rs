@@ -143,8 +143,14 @@ pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<O
         .await
 }
 
-/// Checks credentials under the login rate limits. Unknown emails are verified
+/// Checks credentials under the log-in rate limits. Unknown emails are verified
 /// against a dummy hash so that they take as long as a wrong password.
+///
+/// The attempt is counted before argon2 runs, atomically, under three limits: per
+/// (account, client address), per address, and per account from every address. A
+/// burst of parallel attempts can therefore never verify more passwords than the
+/// limits allow. The right password gives the attempt back (and clears the
+/// (account, address) count); a wrong one keeps it counted.
 #[tracing::instrument(skip(state, password), fields(email = %email_raw))]
 pub async fn authenticate(
     state: &AppState,
@@ -156,36 +162,83 @@ pub async fn authenticate(
     if password.is_empty() {
         return Err(AccountError::Invalid(vec![("password", "Enter your password.".into())]));
     }
-    let account_key = email.as_str().to_string();
-    let limits = &state.limits;
-    limits
-        .login_account
-        .check(&account_key)
-        .map_err(AccountError::RateLimited)?;
-    if let Some(ip) = client {
-        limits.login_ip.check(&ip).map_err(AccountError::RateLimited)?;
-    }
+    let ip = client.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let attempt = Attempt::reserve(state, email.as_str(), ip).inspect_err(|_| {
+        state.metrics.login_rate_limited.increment(1);
+    })?;
     let user = find_by_email(&state.db.read, &email).await?;
     // Bound the work an attacker can ask of argon2.
     let password: String = password.chars().take(super::validate::MAX_PASSWORD_CHARS * 4).collect();
+    state.metrics.password_verifications.increment(1);
     let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
         Some(u) if ok => {
+            attempt.succeeded();
             if !u.active {
                 tracing::info!(user_id = u.id, "login refused: account deactivated");
                 return Err(AccountError::Deactivated);
             }
-            limits.login_account.reset(&account_key);
             Ok(u)
         }
         _ => {
             tracing::info!("login failed");
-            let over_account = limits.login_account.hit(&account_key);
-            let over_ip = client.map(|ip| limits.login_ip.hit(&ip)).unwrap_or(Ok(()));
-            over_account.and(over_ip).map_err(AccountError::RateLimited)?;
+            state.metrics.login_failures.increment(1);
             Err(AccountError::BadCredentials)
         }
     }
+}
+
+/// A log-in attempt counted under every limit (see `authenticate`).
+struct Attempt<'a> {
+    limits: &'a crate::server::state::Limits,
+    account: String,
+    ip: IpAddr,
+}
+
+impl<'a> Attempt<'a> {
+    fn reserve(state: &'a AppState, account: &str, ip: IpAddr) -> Result<Attempt<'a>, AccountError> {
+        let limits = &state.limits;
+        let pair = (account.to_string(), ip);
+        limits
+            .login_account_address
+            .hit(&pair)
+            .map_err(AccountError::RateLimited)?;
+        if let Err(wait) = limits.login_ip.hit(&ip) {
+            limits.login_account_address.release(&pair);
+            return Err(AccountError::RateLimited(wait));
+        }
+        if let Err(wait) = limits.login_account_total.hit(&pair.0) {
+            limits.login_account_address.release(&pair);
+            limits.login_ip.release(&ip);
+            tracing::warn!("log-ins to this account refused from every address: too many failures");
+            return Err(AccountError::RateLimited(wait));
+        }
+        Ok(Attempt {
+            limits,
+            account: pair.0,
+            ip,
+        })
+    }
+
+    /// The right password: the attempt was no failure.
+    fn succeeded(self) {
+        self.limits
+            .login_account_address
+            .reset(&(self.account.clone(), self.ip));
+        self.limits.login_ip.release(&self.ip);
+        self.limits.login_account_total.release(&self.account);
+    }
+}
+
+/// Counts a sign-up from `client` under `SIGNUP_MAX_PER_HOUR_PER_IP`, before its
+/// password is hashed.
+pub fn reserve_signup(state: &AppState, client: Option<IpAddr>) -> Result<(), AccountError> {
+    let ip = client.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    state.limits.signups.hit(&ip).map_err(|wait| {
+        state.metrics.signups_rate_limited.increment(1);
+        tracing::info!("sign-up refused: too many from this address");
+        AccountError::RateLimited(wait)
+    })
 }
 
 pub async fn record_login(db: &impl ConnectionTrait, user_id: i64) -> Result<(), DbErr> {

@@ -143,20 +143,65 @@ pub async fn set_flash(session: &Session, form: &str, flash: FormFlash) -> Resul
 /// once while its resources resolve (a parent `Suspense` re-runs its children), and
 /// each render asks for the message again: the first ask removes it from the session,
 /// the later ones get the same answer from here. Shared by the request's clones of
-/// `Parts` (the middleware inserts one per request).
+/// `Parts` (the middleware inserts one per request). It also holds the message of the
+/// request's flash cookie (see `flash_cookie`), for visitors without a session.
 #[derive(Clone, Default)]
-pub struct TakenFlashes(std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, Option<FormFlash>>>>);
+pub struct TakenFlashes {
+    taken: std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, Option<FormFlash>>>>,
+    cookie: std::sync::Arc<CookieFlash>,
+}
+
+#[derive(Default)]
+struct CookieFlash {
+    /// Whether the request carried a flash cookie, valid or not.
+    present: bool,
+    message: std::sync::Mutex<Option<(String, FormFlash)>>,
+    taken: std::sync::atomic::AtomicBool,
+}
 
 impl TakenFlashes {
-    /// `take_flash`, at most once per form and request.
+    /// With the message of the request's flash cookie (`present`: it had one at all).
+    pub fn with_cookie(present: bool, message: Option<(String, FormFlash)>) -> Self {
+        TakenFlashes {
+            taken: Default::default(),
+            cookie: std::sync::Arc::new(CookieFlash {
+                present,
+                message: std::sync::Mutex::new(message),
+                taken: Default::default(),
+            }),
+        }
+    }
+
+    /// `take_flash`, at most once per form and request; the flash cookie's message when
+    /// the session has none.
     pub async fn take(&self, session: &Session, form: &str) -> Option<FormFlash> {
-        let mut taken = self.0.lock().await;
+        let mut taken = self.taken.lock().await;
         if let Some(flash) = taken.get(form) {
             return flash.clone();
         }
-        let flash = take_flash(session, form).await;
+        let flash = match take_flash(session, form).await {
+            Some(f) => Some(f),
+            None => self.take_cookie(form),
+        };
         taken.insert(form.to_string(), flash.clone());
         flash
+    }
+
+    fn take_cookie(&self, form: &str) -> Option<FormFlash> {
+        let mut message = self.cookie.message.lock().unwrap_or_else(|e| e.into_inner());
+        if message.as_ref().is_some_and(|(f, _)| f == form) {
+            self.cookie.taken.store(true, std::sync::atomic::Ordering::Relaxed);
+            return message.take().map(|(_, flash)| flash);
+        }
+        None
+    }
+
+    /// Whether the response should clear the flash cookie: its message was shown, or it
+    /// was not a valid one.
+    pub fn clear_cookie(&self) -> bool {
+        self.cookie.present
+            && (self.cookie.taken.load(std::sync::atomic::Ordering::Relaxed)
+                || self.cookie.message.lock().unwrap_or_else(|e| e.into_inner()).is_none())
     }
 }
 

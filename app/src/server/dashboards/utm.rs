@@ -13,13 +13,12 @@ pub async fn build(
     code: Option<&str>,
     tags: &[(&str, Option<String>)],
 ) -> Result<TaggedUrl, AppError> {
-    let destination = destination.trim();
-    if !crate::api::is_local_path(destination) {
+    let Some(destination) = crate::api::local_path(destination.trim_matches(' ')) else {
         return Err(AppError::validation(
             "destination",
             "Choose a page of this site, like /pricing.",
         ));
-    }
+    };
     let mut errors = Vec::new();
     let given: Vec<(&str, String)> = tags
         .iter()
@@ -59,7 +58,7 @@ pub async fn build(
             let mut u = url::Url::parse(&format!("{base}/r/{}", link.code)).map_err(|_| AppError::internal())?;
             if destination != link.destination {
                 u.query_pairs_mut()
-                    .append_pair(&st.config.referral_redirect_param, destination);
+                    .append_pair(&st.config.referral_redirect_param, &destination);
             }
             u
         }

@@ -8,8 +8,16 @@
 //! has no touch with the same fingerprint in the dedupe window), then responses: on
 //! SQLite row by row through prepared statements, on the thread that submitted the
 //! batch (see `sqlite`), on PostgreSQL one statement over arrays (see `pg_statement`).
-//! If a batch fails, its jobs are retried one by one, so that one bad job cannot fail
-//! the others.
+//! If a batch fails on a statement, its jobs are retried one by one, so that one bad
+//! job cannot fail the others; if it fails to reach the database, its jobs are lost at
+//! once (retrying each would only wait for the same dead connection again). A lost job
+//! is counted (`lost`, and the metrics' clicks and landings lost) and logged once per
+//! batch, and the writer reports that writes are failing until one succeeds again
+//! (`/healthz` answers 503 meanwhile).
+//!
+//! A request waits at most `MAX_WAIT` for its job. Past that it goes on without it (a
+//! click still redirects, a landing still renders), and the job stays queued: it is
+//! committed when the database answers again, or counted as lost.
 //!
 //! Each of the server's threads has a writer of its own (`Writer::sibling`), so that
 //! a landing is written and woken on the thread it runs on. A writer that wakes for a
@@ -21,15 +29,19 @@
 mod sqlite;
 
 use crate::server::db::{Backend, Database, Pools};
+use crate::server::metrics::Metrics;
 use crate::server::tracking::params::TrackedParams;
 use sea_orm::DbErr;
 use sqlx::pool::PoolConnection;
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 const MAX_BATCH: usize = 128;
+/// The longest a request waits for its job to commit (sending it and its batch).
+pub const MAX_WAIT: Duration = Duration::from_secs(2);
 /// PostgreSQL connections of the writers (pools of their own), shared out among the
 /// server's threads, one at least each. Two overlap one batch's commit (its WAL flush)
 /// with the next batch; more only make the batches smaller (measured on 2 cores with
@@ -95,6 +107,10 @@ pub enum WriteError {
     Db(String),
     #[error("the writer has stopped")]
     Stopped,
+    #[error("the write queue is full")]
+    Full,
+    #[error("the write did not commit within {MAX_WAIT:?}; it stays queued")]
+    Waiting,
 }
 
 type Reply = oneshot::Sender<Result<(), WriteError>>;
@@ -107,12 +123,51 @@ pub struct Writer {
 }
 
 /// What a writer and its siblings share: counts of committed batches and of the jobs
-/// in them (for the benchmarks), and the jobs submitted but not yet in a batch.
-#[derive(Default)]
+/// in them (for the benchmarks), the jobs submitted but not yet in a batch, the jobs
+/// lost, and when the last batch succeeded and failed (ms since the epoch).
 struct Stats {
     batches: AtomicU64,
     jobs: AtomicU64,
     queued: AtomicU64,
+    lost: AtomicU64,
+    last_success: AtomicI64,
+    last_failure: AtomicI64,
+    metrics: Arc<Metrics>,
+}
+
+impl Stats {
+    fn new(metrics: Arc<Metrics>) -> Self {
+        Stats {
+            batches: AtomicU64::new(0),
+            jobs: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+            last_success: AtomicI64::new(0),
+            last_failure: AtomicI64::new(0),
+            metrics,
+        }
+    }
+
+    fn committed(&self, jobs: &[&WriteJob], took: Duration) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        self.last_success
+            .fetch_max(crate::server::time::now_ms(), Ordering::Relaxed);
+        let clicks = jobs.iter().filter(|j| j.response.is_some()).count() as u64;
+        self.metrics.clicks_recorded.increment(clicks);
+        self.metrics.landings_recorded.increment(jobs.len() as u64 - clicks);
+        self.metrics.writer_batch_jobs.record(jobs.len() as f64);
+        self.metrics.writer_commit_seconds.record(took.as_secs_f64());
+    }
+
+    fn lost(&self, jobs: &[&WriteJob]) {
+        self.lost.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        self.last_failure
+            .fetch_max(crate::server::time::now_ms(), Ordering::Relaxed);
+        let clicks = jobs.iter().filter(|j| j.response.is_some()).count() as u64;
+        self.metrics.clicks_lost.increment(clicks);
+        self.metrics.landings_lost.increment(jobs.len() as u64 - clicks);
+    }
 }
 
 impl Writer {
@@ -121,8 +176,8 @@ impl Writer {
     /// never waits for a connection behind the requests' queries. They stop when the
     /// last `Writer` handle is dropped. (A thread of their own, tried, was slower: each
     /// reply then wakes a request task from outside its runtime.)
-    pub fn start(db: Database) -> Writer {
-        Writer::start_with(db, WRITER_CONNECTIONS, Arc::new(Stats::default()))
+    pub fn start(db: Database, metrics: Arc<Metrics>) -> Writer {
+        Writer::start_with(db, WRITER_CONNECTIONS, Arc::new(Stats::new(metrics)))
     }
 
     /// The writer for one of the server's threads (see `server::startup`), on the
@@ -148,15 +203,46 @@ impl Writer {
         )
     }
 
-    /// Writes `job` and returns once it is committed.
+    /// Jobs lost so far (their batch failed for good, or the queue was full), by this
+    /// writer and its siblings.
+    pub fn lost(&self) -> u64 {
+        self.stats.lost.load(Ordering::Relaxed)
+    }
+
+    /// Whether the last batch failed (and none succeeded since): writes are failing.
+    pub fn failing(&self) -> bool {
+        self.stats.last_failure.load(Ordering::Relaxed) > self.stats.last_success.load(Ordering::Relaxed)
+    }
+
+    /// Records that a write succeeded outside the writer (the readiness probe's).
+    pub fn write_succeeded(&self) {
+        self.stats
+            .last_success
+            .fetch_max(crate::server::time::now_ms(), Ordering::Relaxed);
+    }
+
+    /// Writes `job` and returns once it is committed, or after `MAX_WAIT` (`Waiting`:
+    /// the job stays queued and is committed or counted as lost later).
     pub async fn submit(&self, job: WriteJob) -> Result<(), WriteError> {
         let (reply, wait) = oneshot::channel();
         self.stats.queued.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send((job, reply)).await.is_err() {
+        if let Err(e) = self.tx.try_send((job, reply)) {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
-            return Err(WriteError::Stopped);
+            return Err(match e {
+                mpsc::error::TrySendError::Full((job, _)) => {
+                    self.stats.lost(&[&job]);
+                    WriteError::Full
+                }
+                mpsc::error::TrySendError::Closed((job, _)) => {
+                    self.stats.lost(&[&job]);
+                    WriteError::Stopped
+                }
+            });
         }
-        wait.await.map_err(|_| WriteError::Stopped)?
+        match tokio::time::timeout(MAX_WAIT, wait).await {
+            Ok(replied) => replied.map_err(|_| WriteError::Stopped)?,
+            Err(_) => Err(WriteError::Waiting),
+        }
     }
 }
 
@@ -211,31 +297,87 @@ struct Held {
 
 async fn run_batch(db: &Database, held: &mut Held, batch: Vec<(WriteJob, Reply)>, stats: &Stats) {
     let jobs: Vec<&WriteJob> = batch.iter().map(|(j, _)| j).collect();
+    let started = Instant::now();
     match write_batch(db, held, &jobs, Some(stats)).await {
         Ok(()) => {
-            stats.batches.fetch_add(1, Ordering::Relaxed);
-            stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            stats.committed(&jobs, started.elapsed());
             for (_, reply) in batch {
                 let _ = reply.send(Ok(()));
             }
         }
-        Err(e) if batch.len() > 1 => {
-            tracing::warn!(error = %e, jobs = batch.len(), "a write batch failed; retrying its jobs one by one");
+        Err(e) if batch.len() > 1 && !e.unreachable => {
+            tracing::warn!(error = %e.error, jobs = batch.len(), "a write batch failed; retrying its jobs one by one");
+            stats.metrics.writer_batches_failed.increment(1);
+            let mut lost = 0;
             for (job, reply) in batch {
-                let result = write_batch(db, held, &[&job], Some(stats))
-                    .await
-                    .map_err(|e| WriteError::Db(e.to_string()));
-                if result.is_ok() {
-                    stats.batches.fetch_add(1, Ordering::Relaxed);
-                    stats.jobs.fetch_add(1, Ordering::Relaxed);
+                let started = Instant::now();
+                let result = write_batch(db, held, &[&job], Some(stats)).await;
+                match &result {
+                    Ok(()) => stats.committed(&[&job], started.elapsed()),
+                    Err(_) => {
+                        stats.lost(&[&job]);
+                        lost += 1;
+                    }
                 }
-                let _ = reply.send(result);
+                let _ = reply.send(result.map_err(|e| WriteError::Db(e.error.to_string())));
+            }
+            if lost > 0 {
+                tracing::error!(
+                    jobs = lost,
+                    total_lost = stats.lost.load(Ordering::Relaxed),
+                    "writes lost: clicks or landings not recorded"
+                );
             }
         }
         Err(e) => {
-            if let Some((_, reply)) = batch.into_iter().next() {
-                let _ = reply.send(Err(WriteError::Db(e.to_string())));
+            stats.metrics.writer_batches_failed.increment(1);
+            stats.lost(&jobs);
+            tracing::error!(error = %e.error, jobs = batch.len(), total_lost = stats.lost.load(Ordering::Relaxed),
+                "writes lost: clicks or landings not recorded");
+            let err = WriteError::Db(e.error.to_string());
+            for (_, reply) in batch {
+                let _ = reply.send(Err(err.clone()));
             }
+        }
+    }
+}
+
+/// Why a batch failed: `unreachable` when the database could not be reached (no
+/// connection, or it broke), rather than a statement failing.
+#[derive(Debug)]
+struct BatchError {
+    error: DbErr,
+    unreachable: bool,
+}
+
+impl BatchError {
+    fn statement(error: DbErr) -> Self {
+        BatchError {
+            error,
+            unreachable: false,
+        }
+    }
+
+    fn unreachable(error: DbErr) -> Self {
+        BatchError {
+            error,
+            unreachable: true,
+        }
+    }
+
+    fn from_sqlx(e: sqlx::Error) -> Self {
+        let unreachable = matches!(
+            e,
+            sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::Tls(_)
+        );
+        BatchError {
+            error: DbErr::Custom(e.to_string()),
+            unreachable,
         }
     }
 }
@@ -594,13 +736,20 @@ fn pg_query(
 /// Writes the jobs in one transaction, as one batch of the writer would, on a
 /// connection of the pool.
 pub async fn write_all(db: &Database, jobs: &[&WriteJob]) -> Result<(), DbErr> {
-    write_batch(db, &mut Held::default(), jobs, None).await
+    write_batch(db, &mut Held::default(), jobs, None)
+        .await
+        .map_err(|e| e.error)
 }
 
 /// Writes the jobs in one transaction: on SQLite through the hot connection (see
 /// `sqlite`), on PostgreSQL on the worker's connection. `stats` (a writer's) says
 /// whether more jobs are on their way, for which SQLite's writer keeps its turn.
-async fn write_batch(db: &Database, held: &mut Held, jobs: &[&WriteJob], stats: Option<&Stats>) -> Result<(), DbErr> {
+async fn write_batch(
+    db: &Database,
+    held: &mut Held,
+    jobs: &[&WriteJob],
+    stats: Option<&Stats>,
+) -> Result<(), BatchError> {
     let rows = rows(jobs);
     if rows.is_empty() {
         return Ok(());
@@ -612,14 +761,13 @@ async fn write_batch(db: &Database, held: &mut Held, jobs: &[&WriteJob], stats: 
             sqlite::write(write, hot, &rows, now, more_coming).await
         }
         Pools::Postgres(pool) => {
-            let err = |e: sqlx::Error| DbErr::Custom(e.to_string());
             let conn = match &mut held.conn {
                 Some(conn) => conn,
-                None => held.conn.insert(pool.acquire().await.map_err(err)?),
+                None => held.conn.insert(pool.acquire().await.map_err(BatchError::from_sqlx)?),
             };
             let result = match pg_query(rows, now) {
-                Ok(q) => q.execute(&mut **conn).await.map(|_| ()).map_err(err),
-                Err(e) => Err(e),
+                Ok(q) => q.execute(&mut **conn).await.map(|_| ()).map_err(BatchError::from_sqlx),
+                Err(e) => Err(BatchError::statement(e)),
             };
             if result.is_err() {
                 held.conn = None;

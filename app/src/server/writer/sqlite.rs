@@ -15,7 +15,7 @@
 //! keeps that turn while more jobs are queued, for `BATCHES_PER_TURN` batches at most,
 //! so that the other writes (sign-ups, the API) get theirs under load.
 
-use super::{Arg, IDENTITY_COLUMNS, RESPONSE_COLUMNS, Rows, TOUCH_COLUMNS, dedupe_condition};
+use super::{Arg, BatchError, IDENTITY_COLUMNS, RESPONSE_COLUMNS, Rows, TOUCH_COLUMNS, dedupe_condition};
 use crate::server::db::HotSqlite;
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{ErrorCode, ToSql, TransactionBehavior, params_from_iter};
@@ -49,13 +49,13 @@ pub(super) async fn write(
     rows: &Rows,
     now: i64,
     more_coming: impl Fn() -> bool,
-) -> Result<(), DbErr> {
+) -> Result<(), BatchError> {
     let mut hot = hot.lock().await;
     let mut give_up = None;
     let mut pause = Duration::from_millis(1);
     let result = loop {
         if let Err(e) = take_turn(pool, &mut hot).await {
-            break Err(e);
+            break Err(BatchError::unreachable(e));
         }
         match write_rows(&mut hot.conn, rows, now) {
             // Another process (the CLI, say) holds the write lock: wait for it without
@@ -64,7 +64,9 @@ pub(super) async fn write(
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            other => break other.map_err(|e| DbErr::Custom(e.to_string())),
+            // Still locked after `BUSY_TIMEOUT`: each job alone would wait as long.
+            Err(e) if is_busy(&e) => break Err(BatchError::unreachable(DbErr::Custom(e.to_string()))),
+            other => break other.map_err(|e| BatchError::statement(DbErr::Custom(e.to_string()))),
         }
     };
     hot.loans += 1;
