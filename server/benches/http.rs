@@ -5,6 +5,7 @@
 //! cargo bench -p server --bench http -- home               # anonymous home page
 //! cargo bench -p server --bench http -- landings --db all  # UTM vs plain landings
 //! cargo bench -p server --bench http -- clicks --db all    # /r/<code> vs a bare axum 302
+//! cargo bench -p server --bench http -- logins             # 200 log-ins at once: memory, page latency
 //! ```
 //! Options: `--db sqlite|postgres|all` (default sqlite), `--seconds N` (default 10),
 //! `--connections N` (default 32), `--rounds N` (default 4: `landings` alternates plain
@@ -240,6 +241,10 @@ fn pg_admin_url() -> String {
 
 /// Starts the application on a fresh database, on the server runtime.
 fn start(rt: &tokio::runtime::Runtime, db: Db, threads: usize) -> Running {
+    start_with(rt, db, threads, |_| {})
+}
+
+fn start_with(rt: &tokio::runtime::Runtime, db: Db, threads: usize, tweak: impl FnOnce(&mut Config)) -> Running {
     rt.block_on(async {
         let (url, dir, pg_name) = match db {
             Db::Sqlite => {
@@ -267,6 +272,7 @@ fn start(rt: &tokio::runtime::Runtime, db: Db, threads: usize) -> Running {
         config.site_addr = "127.0.0.1:0".parse().unwrap();
         config.database_max_connections = 16;
         config.server_threads = threads;
+        tweak(&mut config);
         let app = Application::build(config).await.expect("the application starts");
         let addr: std::net::SocketAddr = format!("127.0.0.1:{}", app.port()).parse().unwrap();
         let state = app.state().clone();
@@ -336,6 +342,99 @@ fn server_runtime(workers: usize) -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// The process's resident memory now and at its peak since the last reset, in MiB.
+fn memory_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// 200 log-ins at once (right passwords, so that each one runs argon2), while plain
+/// pages are requested on other connections: the pages' latency before and during the
+/// burst, and the process's memory (peak resident size, reset before the burst).
+fn logins(rt: &tokio::runtime::Runtime, db: Db, a: &Args) {
+    const BURST: usize = 200;
+    let r = start_with(rt, db, a.workers, |c| {
+        c.login_max_failures_per_account = 1_000_000;
+        c.login_max_failures_per_ip = 1_000_000;
+        c.login_max_failures_per_account_total = 1_000_000;
+    });
+    println!(
+        "\n# {BURST} concurrent log-ins and plain pages\n# {}",
+        conditions(db, a)
+    );
+    rt.block_on(async {
+        let config = r.state.config.clone();
+        app::server::accounts::create_admin(&r.state.db, &config, "bench@example.com", "bench passphrase 2026")
+            .await
+            .expect("a user to log in as");
+    });
+    let page_connections = (a.connections / 4).max(2);
+    let _ = load(r.addr, page_connections, 1, Arc::new(|_| "/".to_string()));
+    let quiet = load(r.addr, page_connections, 3, Arc::new(|_| "/".to_string()));
+    println!("{}", quiet.line("GET / alone"));
+    let (rss_before, _) = memory_mib();
+    // Resets the peak resident size (Linux), so that VmHWM is the burst's.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let addr = r.addr;
+    let burst = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let started = Instant::now();
+            let mut tasks = Vec::new();
+            for _ in 0..BURST {
+                tasks.push(tokio::spawn(async move {
+                    let client = reqwest::Client::new();
+                    let t = Instant::now();
+                    let status = client
+                        .post(format!("http://{addr}/api/login"))
+                        .header("accept", "application/json")
+                        .form(&[("email", "bench@example.com"), ("password", "bench passphrase 2026")])
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0);
+                    (status, t.elapsed())
+                }));
+            }
+            let mut statuses = std::collections::BTreeMap::new();
+            let mut slowest = Duration::ZERO;
+            for t in tasks {
+                let (status, took) = t.await.unwrap();
+                *statuses.entry(status).or_insert(0u32) += 1;
+                slowest = slowest.max(took);
+            }
+            (started.elapsed(), slowest, statuses)
+        })
+    });
+    let during = load(r.addr, page_connections, 3, Arc::new(|_| "/".to_string()));
+    let (all, slowest, statuses) = burst.join().unwrap();
+    let (rss_after, peak) = memory_mib();
+    println!("{}", during.line("GET / during the burst"));
+    println!(
+        "log-ins: {BURST} in {:.2} s (slowest {:.2} s), statuses {statuses:?}",
+        all.as_secs_f64(),
+        slowest.as_secs_f64()
+    );
+    println!("memory: {rss_before:.0} MiB before, peak {peak:.0} MiB during, {rss_after:.0} MiB after");
+    println!(
+        "page latency during / alone: p50 {:.1}x, p99 {:.1}x",
+        during.pct(0.5) / quiet.pct(0.5).max(0.001),
+        during.pct(0.99) / quiet.pct(0.99).max(0.001)
+    );
+    stop(rt, r);
 }
 
 fn main() {
@@ -477,6 +576,11 @@ fn main() {
                 stop(&rt, r);
             }
         }
-        other => eprintln!("unknown scenario {other}: use home, landings or clicks"),
+        "logins" => {
+            for &db in &a.dbs {
+                logins(&rt, db, &a);
+            }
+        }
+        other => eprintln!("unknown scenario {other}: use home, landings, clicks or logins"),
     }
 }

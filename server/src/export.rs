@@ -65,6 +65,10 @@ fn attachment(name: &str, body: Body) -> Response {
     res
 }
 
+/// How long an export may go without producing a chunk, or without the client taking
+/// one, before it is abandoned. Exports are exempt from the request timeout.
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Streams the rows of `stmt` as CSV, converting each row with `to_cells`.
 fn stream(
     name: &str,
@@ -92,7 +96,16 @@ fn stream(
             }
         };
         let mut in_chunk = 0usize;
-        while let Some(row) = rows.next().await {
+        loop {
+            let row = match tokio::time::timeout(IDLE_TIMEOUT, rows.next()).await {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(_) => {
+                    tracing::warn!("an export stopped: the database sent nothing for {IDLE_TIMEOUT:?}");
+                    let _ = tx.try_send(Err(std::io::Error::other("export stalled")));
+                    return;
+                }
+            };
             match row {
                 Ok(r) => {
                     let _ = w.write_record(record(to_cells(&r)));
@@ -107,14 +120,18 @@ fn stream(
             if in_chunk >= 500 {
                 in_chunk = 0;
                 let chunk = std::mem::replace(&mut w, new_writer()).into_inner().unwrap_or_default();
-                if tx.send(Ok(bytes::Bytes::from(chunk))).await.is_err() {
-                    return; // the client went away
+                if tx
+                    .send_timeout(Ok(bytes::Bytes::from(chunk)), IDLE_TIMEOUT)
+                    .await
+                    .is_err()
+                {
+                    return; // the client went away, or stopped reading
                 }
             }
         }
         drop(rows);
         let chunk = w.into_inner().unwrap_or_default();
-        let _ = tx.send(Ok(bytes::Bytes::from(chunk))).await;
+        let _ = tx.send_timeout(Ok(bytes::Bytes::from(chunk)), IDLE_TIMEOUT).await;
     });
     let body = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     attachment(name, Body::from_stream(body))

@@ -36,9 +36,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "Send a JSON object as the request body.",
             )));
         }
-        serde_json::from_slice(&bytes)
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ApiError(json_error(&e)))?;
+        if holds_nul(&value) {
+            return Err(ApiError(AppError::bad_request(
+                "Text in the request body cannot contain NUL characters (\\u0000).",
+            )));
+        }
+        serde_json::from_value(value)
             .map(ApiJson)
             .map_err(|e| ApiError(json_error(&e)))
+    }
+}
+
+/// Whether any string (or key) of `v` holds a NUL, which PostgreSQL refuses in text.
+fn holds_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(holds_nul),
+        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
     }
 }
 
@@ -66,6 +82,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
+        if !crate::middleware::forms::form_is_text(q.as_bytes()) {
+            return Err(ApiError(AppError::bad_request(
+                "The query string is not text: send UTF-8, without NUL characters.",
+            )));
+        }
         serde_urlencoded::from_str(q).map(ApiQuery).map_err(|e| {
             let clean = e.to_string().replace('`', "'");
             ApiError(AppError::bad_request(format!(

@@ -1,7 +1,8 @@
-//! Server-function bodies, read here before the function sees them: at most
-//! `MAX_FORM_BYTES` (413 beyond, without reading the rest when the length is
-//! declared), and a form-encoded body must be UTF-8, also once its `%XX` escapes are
-//! decoded (422 `validation` otherwise). Left to the framework, both were a 500.
+//! Server-function input, checked before the function sees it. A body is at most
+//! `MAX_FORM_BYTES` (413 beyond); a form-encoded body, and the query string of any
+//! server function, must be UTF-8 without NUL characters, also once their `%XX` escapes
+//! are decoded (422 `validation` otherwise). Left to the framework, an oversized or
+//! non-UTF-8 body was a 500, and a NUL reached PostgreSQL, which refuses it in text.
 
 use crate::errors::error_response;
 use app::error::AppError;
@@ -10,10 +11,14 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{Method, header};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 
 /// The largest server-function body: forms are small.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
+/// A declared length above this is refused before reading anything. Below it, an
+/// oversized body is read (and dropped) up to the limit, then refused: a client still
+/// sending when the server hangs up may see the connection reset instead of the 413.
+const DRAIN_BYTES: usize = 8 * 1024 * 1024;
 
 /// Whether `path` names a server function (not the REST API, which checks its own).
 pub fn is_server_fn(path: &str) -> bool {
@@ -21,7 +26,23 @@ pub fn is_server_fn(path: &str) -> bool {
 }
 
 pub async fn check_body(req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || !is_server_fn(req.uri().path()) {
+    // No address carries a NUL for a good reason, and a page's filters would take it to
+    // the database. Leptos' router decodes a page's query twice, so `%2500` is a NUL
+    // too. (Two substring searches: cheap, also on the landing path.)
+    if req
+        .uri()
+        .query()
+        .is_some_and(|q| q.contains("%00") || q.contains("%2500"))
+    {
+        return error_response(&req, not_text());
+    }
+    if !is_server_fn(req.uri().path()) {
+        return next.run(req).await;
+    }
+    if req.uri().query().is_some_and(|q| !form_is_text(q.as_bytes())) {
+        return error_response(&req, not_text());
+    }
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
     let too_large =
@@ -31,43 +52,57 @@ pub async fn check_body(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_FORM_BYTES as u64) {
+    if declared.is_some_and(|n| n > DRAIN_BYTES as u64) {
+        // Not worth reading: answer, and the connection closes.
         return error_response(&req, too_large());
     }
-    let (parts, body) = req.into_parts();
-    let bytes = match Limited::new(body, MAX_FORM_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
+    let (parts, mut body) = req.into_parts();
+    let mut kept = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
             let req = Request::from_parts(parts, Body::empty());
-            return if e.is::<LengthLimitError>() {
-                error_response(&req, too_large())
-            } else {
-                error_response(&req, AppError::bad_request("The request body could not be read."))
-            };
+            return error_response(&req, AppError::bad_request("The request body could not be read."));
+        };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= MAX_FORM_BYTES {
+                kept.extend_from_slice(&data);
+            } else if seen > DRAIN_BYTES {
+                break;
+            }
         }
-    };
+    }
+    if seen > MAX_FORM_BYTES {
+        return error_response(&Request::from_parts(parts, Body::empty()), too_large());
+    }
+    let bytes = kept.freeze();
     let is_form = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if is_form && !form_is_utf8(&bytes) {
-        let req = Request::from_parts(parts, Body::empty());
-        return error_response(
-            &req,
-            AppError::bad_request("The form is not valid UTF-8: send text encoded as UTF-8."),
-        );
+    if is_form && !form_is_text(&bytes) {
+        return error_response(&Request::from_parts(parts, Body::empty()), not_text());
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
-/// Whether a form body, and each of its names and values once decoded, is UTF-8.
-fn form_is_utf8(body: &[u8]) -> bool {
+fn not_text() -> AppError {
+    AppError::bad_request("The form is not text: send UTF-8, without NUL characters.")
+}
+
+/// Whether a form body (or query string), and each of its names and values once
+/// decoded, is UTF-8 without NUL.
+pub fn form_is_text(body: &[u8]) -> bool {
     std::str::from_utf8(body).is_ok()
         && body
             .split(|b| *b == b'&')
             .flat_map(|pair| pair.split(|b| *b == b'='))
-            .all(|part| std::str::from_utf8(&app::server::tracking::params::percent_decode(part)).is_ok())
+            .all(|part| {
+                let decoded = app::server::tracking::params::percent_decode(part);
+                !decoded.contains(&0) && std::str::from_utf8(&decoded).is_ok()
+            })
 }
 
 #[cfg(test)]
@@ -75,12 +110,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn forms_must_be_utf8_before_and_after_decoding() {
-        assert!(form_is_utf8(b"email=a%40b.example&password=caf%C3%A9"));
-        assert!(form_is_utf8("name=café".as_bytes()));
-        assert!(!form_is_utf8(b"email=\xff"));
-        assert!(!form_is_utf8(b"email=%FF"));
-        assert!(!form_is_utf8(b"%C3=x"));
+    fn forms_must_be_utf8_without_nul_before_and_after_decoding() {
+        assert!(form_is_text(b"email=a%40b.example&password=caf%C3%A9"));
+        assert!(form_is_text("name=café".as_bytes()));
+        assert!(!form_is_text(b"email=\xff"));
+        assert!(!form_is_text(b"email=%FF"));
+        assert!(!form_is_text(b"%C3=x"));
+        assert!(!form_is_text(b"code=a%00b"));
+        assert!(!form_is_text(b"code=a\0b"));
     }
 
     #[test]

@@ -144,17 +144,17 @@ db_test!(logout_ends_the_session, |app| {
 });
 
 db_test!(login_renews_the_session_id, |app| {
-    let setup = app.browser();
-    setup.signup("fix@example.com", PASSWORD, "Fix").await;
+    app.browser().signup("fix@example.com", PASSWORD, "Fix").await;
+    // Visitors get no session; an attacker plants the id of a session of their own.
+    let attacker_session = app.browser();
+    attacker_session
+        .signup("planter@example.com", PASSWORD, "Planter")
+        .await;
+    let before = attacker_session
+        .cookie("tributary_session")
+        .expect("the attacker's session");
     let b = app.browser();
-    // A failed plain form post gives this visitor a session (for its message).
-    b.post_html_form(
-        "/api/login",
-        "/login",
-        &[("email", "fix@example.com"), ("password", "nope nope nope")],
-    )
-    .await;
-    let before = b.cookie("tributary_session").expect("a pre-login session");
+    b.set_cookie("tributary_session", &before);
     assert_eq!(b.login("fix@example.com", PASSWORD).await.status(), 200);
     let after = b.cookie("tributary_session").expect("a session after login");
     assert_ne!(before, after, "the session id changes at login");

@@ -105,10 +105,23 @@ pub fn test_config(database_url: &str) -> Config {
     config.database_max_connections = 8;
     // Two server threads whatever the machine, as in production on two cores.
     config.server_threads = 2;
+    // Tests sign up many users from 127.0.0.1; the limit's own tests set it.
+    config.signup_max_per_hour_per_ip = 10_000;
     config
 }
 
 impl TestApp {
+    /// A running application whose database the caller owns (and drops).
+    pub fn for_state(base: String, state: AppState, database_url: String) -> TestApp {
+        TestApp {
+            base,
+            state,
+            database_url,
+            _dir: None,
+            pg_name: None,
+        }
+    }
+
     /// Starts another instance of the application on the same database.
     pub async fn another_instance(&self, tweak: impl FnOnce(&mut Config)) -> (String, AppState) {
         let mut config = test_config(&self.database_url);
@@ -151,6 +164,22 @@ impl TestApp {
         assert_eq!(res.status(), 200, "admin login failed");
         b
     }
+}
+
+/// A fresh PostgreSQL database: its URL and name (`None` when PostgreSQL is unreachable
+/// outside CI).
+pub async fn fresh_postgres() -> Option<(String, String)> {
+    let (url, _, name) = fresh_database(Db::Postgres).await?;
+    Some((url, name?))
+}
+
+pub async fn drop_postgres(name: &str) {
+    drop_database(name).await
+}
+
+/// Starts the application with `config`: its base URL and state.
+pub async fn start_app(config: Config) -> (String, AppState) {
+    start(config).await
 }
 
 async fn start(config: Config) -> (String, AppState) {

@@ -8,6 +8,7 @@ mod attribution;
 mod campaigns;
 mod conversions;
 mod dashboards;
+mod hardening;
 mod links;
 mod seed;
 mod tracking;

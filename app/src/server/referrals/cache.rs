@@ -72,7 +72,7 @@ impl LinkCache {
     /// The link with this code (any case, unless codes are case-sensitive). On a
     /// lookup error or timeout, the cached entry if it is at most `STALE_TTL` old.
     pub async fn get(&self, db: &DatabaseConnection, code: &str) -> Result<Option<CachedLink>, DbErr> {
-        if code.is_empty() || code.len() > 64 {
+        if !codes::could_be(code) {
             return Ok(None);
         }
         let key = codes::key(code, self.case_sensitive);

@@ -27,6 +27,16 @@ pub fn validate_custom(code: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `code` could be a code at all (generated or custom, 1 to 64 of
+/// `[A-Za-z0-9_-]`): anything else is unknown without asking the database, which
+/// PostgreSQL needs for a NUL, say, that it cannot even compare.
+pub fn could_be(code: &str) -> bool {
+    (1..=64).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// The key a code is unique on: lowercased unless codes are case-sensitive.
 pub fn key(code: &str, case_sensitive: bool) -> String {
     if case_sensitive {

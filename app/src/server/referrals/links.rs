@@ -270,8 +270,12 @@ pub async fn owned(
     owner_id: i64,
     code: &str,
 ) -> Result<links::Model, LinkError> {
+    let code = code.trim();
+    if !codes::could_be(code) {
+        return Err(LinkError::NotFound);
+    }
     links::Entity::find()
-        .filter(links::Column::CodeKey.eq(codes::key(code.trim(), config.referral_case_sensitive)))
+        .filter(links::Column::CodeKey.eq(codes::key(code, config.referral_case_sensitive)))
         .filter(links::Column::OwnerId.eq(owner_id))
         .one(db)
         .await?
