@@ -481,11 +481,11 @@ pub fn router(state: AppState, store: Store) -> Router {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .route_layer(timeout.clone())
+        .route_layer(timeout)
         // Added after the timeout: an export streams for as long as it needs to.
         .route("/admin/export/{file}", get(crate::export::export))
         .route_layer(axum::middleware::from_fn(middleware::observe::tag_route))
-        .fallback((move |req: Request| render_fallback(fallback_state.clone(), req)).layer(timeout.clone()))
+        .fallback((move |req: Request| render_fallback(fallback_state.clone(), req)).layer(timeout))
         .layer(axum::middleware::from_fn(middleware::server_fn_status::fix_status))
         .layer(axum::middleware::from_fn(middleware::auth::guard))
         .layer(axum::middleware::from_fn_with_state(
