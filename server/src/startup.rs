@@ -483,8 +483,8 @@ pub fn router(state: AppState, store: Store) -> Router {
         })
         .route_layer(timeout)
         // Added after the timeout: an export streams for as long as it needs to.
-        .route("/admin/export/{file}", get(crate::export::export))
-        .route_layer(axum::middleware::from_fn(middleware::observe::tag_route))
+        .route("/admin/export/{file}", get(crate::export::export));
+    let pages = tag_routes(pages, &state)
         .fallback((move |req: Request| render_fallback(fallback_state.clone(), req)).layer(timeout))
         .layer(axum::middleware::from_fn(middleware::server_fn_status::fix_status))
         .layer(axum::middleware::from_fn(middleware::auth::guard))
@@ -501,7 +501,10 @@ pub fn router(state: AppState, store: Store) -> Router {
             state.clone(),
             middleware::csrf::check_origin,
         ))
-        .layer(axum::middleware::from_fn(middleware::forms::check_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::forms::check_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::client::client_addr,
@@ -530,12 +533,12 @@ pub fn router(state: AppState, store: Store) -> Router {
 
     let default_policy = HeaderValue::from_str(&app::server::headers::content_security_policy(None))
         .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'"));
-    Router::new()
+    let probes_and_api = Router::new()
         .route("/healthz", get(crate::health::healthz))
         .route("/healthz/live", get(crate::health::live))
         .merge(crate::metrics::routes(&state))
-        .merge(crate::api_v1::router(state.clone()).layer(timeout))
-        .route_layer(axum::middleware::from_fn(middleware::observe::tag_route))
+        .merge(crate::api_v1::router(state.clone()).layer(timeout));
+    tag_routes(probes_and_api, &state)
         .with_state(state.clone())
         .merge(assets)
         .merge(pages)
@@ -561,6 +564,16 @@ pub fn router(state: AppState, store: Store) -> Router {
             state,
             middleware::observe::observe,
         ))
+}
+
+/// Labels the routes' responses with their route pattern, for the request metrics;
+/// nothing when metrics are off (it costs a map per response).
+fn tag_routes(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    if state.metrics.is_enabled() {
+        routes.route_layer(axum::middleware::from_fn(middleware::observe::tag_route))
+    } else {
+        routes
+    }
 }
 
 /// Unmatched paths render the app, whose router shows the 404 page (and sets 404).

@@ -6,8 +6,10 @@
 
 use crate::errors::error_response;
 use app::error::AppError;
+use app::server::state::AppState;
+use app::server::tracking::capture::looks_at;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{Method, header};
@@ -25,14 +27,17 @@ pub fn is_server_fn(path: &str) -> bool {
     path.starts_with("/api/") && !path.starts_with("/api/v1/") && path != "/api/v1"
 }
 
-pub async fn check_body(req: Request, next: Next) -> Response {
-    // No address carries a NUL for a good reason, and a page's filters would take it to
-    // the database. Leptos' router decodes a page's query twice, so `%2500` is a NUL
-    // too. (Two substring searches: cheap, also on the landing path.)
+pub async fn check_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // No address carries a NUL for a good reason, and a page's filters (the admin
+    // pages') would take it to the database. Leptos' router decodes a page's query
+    // twice, so `%2500` is a NUL too. Landings are let through: visitors arrive with
+    // any junk, and the capture layer cleans what it keeps. (Two substring searches:
+    // cheap, also on the landing path.)
     if req
         .uri()
         .query()
         .is_some_and(|q| q.contains("%00") || q.contains("%2500"))
+        && !looks_at(req.method(), req.uri().path(), &state.config)
     {
         return error_response(&req, not_text());
     }

@@ -537,22 +537,18 @@ db_test!(
         app.browser().signup("target@example.com", PASSWORD, "Target").await;
         let before = metric(&app, "tributary_password_verifications_total").await;
         let attacker = std::sync::Arc::new(app.browser());
-        let mut burst = Vec::new();
-        for _ in 0..30 {
+        let statuses = at_once((0..30).map(|_| {
             let a = attacker.clone();
-            burst.push(tokio::spawn(async move {
+            async move {
                 a.login("target@example.com", "not the password")
                     .await
                     .status()
                     .as_u16()
-            }));
-        }
-        let mut statuses = Vec::new();
-        for t in burst {
-            statuses.push(t.await.unwrap());
-        }
-        assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
-        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 25, "{statuses:?}");
+            }
+        }))
+        .await;
+        assert_eq!(statuses.get(&401), Some(&5), "{statuses:?}");
+        assert_eq!(statuses.get(&429), Some(&25), "{statuses:?}");
         let verified = metric(&app, "tributary_password_verifications_total").await - before;
         assert!(verified <= 5.0, "{verified} verifications for a limit of 5");
         // The right password from the same address waits out the lock.
@@ -578,6 +574,29 @@ db_test!(
         let _ = owner;
     }
 );
+
+/// A new member and the code of their personal link.
+async fn owner_and_code(app: &TestApp) -> (Browser, String) {
+    let owner = app.member("owner@example.com").await;
+    let code = json(owner.get_json("/api/links/mine").await).await["links"][0]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (owner, code)
+}
+
+/// Runs the requests at once; how many answered each status.
+async fn at_once<F>(requests: impl IntoIterator<Item = F>) -> std::collections::BTreeMap<u16, usize>
+where
+    F: std::future::Future<Output = u16> + Send + 'static,
+{
+    let tasks: Vec<_> = requests.into_iter().map(tokio::spawn).collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for t in tasks {
+        *statuses.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    statuses
+}
 
 /// A counter's value from `/metrics` (the token is the tests').
 async fn metric(app: &TestApp, name: &str) -> f64 {
@@ -645,22 +664,18 @@ db_test!(
     signups_are_limited_per_address,
     config = |c| c.signup_max_per_hour_per_ip = 3,
     |app| {
-        let mut burst = Vec::new();
-        for i in 0..10 {
+        let statuses = at_once((0..10).map(|i| {
             let b = app.browser();
-            burst.push(tokio::spawn(async move {
+            async move {
                 b.signup(&format!("burst{i}@example.com"), PASSWORD, "Burst")
                     .await
                     .status()
                     .as_u16()
-            }));
-        }
-        let mut statuses = Vec::new();
-        for t in burst {
-            statuses.push(t.await.unwrap());
-        }
-        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{statuses:?}");
-        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 7, "{statuses:?}");
+            }
+        }))
+        .await;
+        assert_eq!(statuses.get(&200), Some(&3), "{statuses:?}");
+        assert_eq!(statuses.get(&429), Some(&7), "{statuses:?}");
         let res = app.browser().signup("late@example.com", PASSWORD, "Late").await;
         assert_eq!(res.status(), 429);
         assert!(res.headers().contains_key("retry-after"));
@@ -889,11 +904,7 @@ db_test!(
     readiness_fails_while_writes_fail_and_liveness_does_not,
     config = |c| c.metrics_token = Some("metrics-token-for-tests".into()),
     |app| {
-        let owner = app.member("owner@example.com").await;
-        let code = json(owner.get_json("/api/links/mine").await).await["links"][0]["code"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (_owner, code) = owner_and_code(&app).await;
         assert_eq!(app.browser().get("/healthz").await.status(), 200);
         fail_inserts(&app, "responses", true).await;
         fail_inserts(&app, "app_meta", true).await;
@@ -929,11 +940,7 @@ db_test!(
     metrics_count_what_happened_and_are_never_public,
     config = |c| c.metrics_token = Some("metrics-token-for-tests".into()),
     |app| {
-        let owner = app.member("owner@example.com").await;
-        let code = json(owner.get_json("/api/links/mine").await).await["links"][0]["code"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (_owner, code) = owner_and_code(&app).await;
         for _ in 0..4 {
             assert_eq!(app.browser().get(&format!("/r/{code}")).await.status(), 302);
         }
@@ -1062,9 +1069,7 @@ async fn a_database_outage_keeps_known_links_redirecting_and_loses_nothing_silen
     let (base, state) = start_app(test_config(through.as_str())).await;
     let outcome = tokio::spawn(async move {
         let app = TestApp::for_state(base, state, through.to_string());
-        let owner = app.member("owner@example.com").await;
-        let mine = json(owner.get_json("/api/links/mine").await).await;
-        let known = mine["links"][0]["code"].as_str().unwrap().to_string();
+        let (owner, known) = owner_and_code(&app).await;
         let unknown = json(
             owner
                 .post_form(

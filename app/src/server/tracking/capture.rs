@@ -20,16 +20,11 @@ pub fn looks_at(method: &Method, path: &str, config: &Config) -> bool {
         return false;
     }
     const SKIPPED: [&str; 4] = ["/pkg", "/api", "/healthz", "/r"];
+    // No allocation: this runs for every request (the capture layer and the request log).
     if SKIPPED
         .iter()
-        .chain(
-            config
-                .tracking_excluded_prefixes
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .iter(),
-        )
+        .copied()
+        .chain(config.tracking_excluded_prefixes.iter().map(String::as_str))
         .any(|p| has_prefix(path, p))
     {
         return false;
