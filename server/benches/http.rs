@@ -368,8 +368,9 @@ fn logins(rt: &tokio::runtime::Runtime, db: Db, a: &Args) {
         c.login_max_failures_per_ip = 1_000_000;
         c.login_max_failures_per_account_total = 1_000_000;
     });
+    let page_connections = (a.connections / 4).max(2);
     println!(
-        "\n# {BURST} concurrent log-ins and plain pages\n# {}",
+        "\n# {BURST} concurrent log-ins and plain pages\n# {}; here: pages on {page_connections} connections, 3 s alone, then 3 s from the burst's start",
         conditions(db, a)
     );
     rt.block_on(async {
@@ -378,7 +379,6 @@ fn logins(rt: &tokio::runtime::Runtime, db: Db, a: &Args) {
             .await
             .expect("a user to log in as");
     });
-    let page_connections = (a.connections / 4).max(2);
     let _ = load(r.addr, page_connections, 1, Arc::new(|_| "/".to_string()));
     let quiet = load(r.addr, page_connections, 3, Arc::new(|_| "/".to_string()));
     println!("{}", quiet.line("GET / alone"));
