@@ -437,10 +437,17 @@ pub struct Kpi {
     pub change_pct: Option<f64>,
 }
 
+/// One line of a chart: its name and a value per label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChartData {
     pub labels: Vec<String>,
-    pub series: Vec<crate::components::charts::Series>,
+    pub series: Vec<Series>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

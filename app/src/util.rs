@@ -40,6 +40,22 @@ pub fn urldecode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A safe place to go after logging in: a path on this site, else the default.
+pub fn safe_next(next: Option<&str>, default: &str) -> String {
+    match next {
+        Some(n) if is_local_path(n) => n.to_string(),
+        _ => default.to_string(),
+    }
+}
+
+/// A path on this site: starts with one `/`, not `//` or `/\`, no control characters.
+pub fn is_local_path(s: &str) -> bool {
+    s.starts_with('/')
+        && !s.starts_with("//")
+        && !s.contains('\\')
+        && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -58,5 +74,22 @@ mod tests {
             "%2Fadmin%2Fusers%3Fq%3Da%20b%26x"
         );
         assert_eq!(super::urlencode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn local_paths_exclude_scheme_relative_and_backslash_forms() {
+        assert!(super::is_local_path("/"));
+        assert!(super::is_local_path("/welcome?x=1"));
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://x",
+            "javascript:alert(1)",
+            "",
+            "/a b",
+            "/a\\b",
+        ] {
+            assert!(!super::is_local_path(bad), "{bad}");
+        }
     }
 }

@@ -264,9 +264,9 @@ fn start(rt: &tokio::runtime::Runtime, db: Db, threads: usize) -> Running {
             }
         };
         let mut config = Config::for_database(&url);
-        config.site_addr = "127.0.0.1:0".parse().unwrap();
-        config.database_max_connections = 16;
-        config.server_threads = threads;
+        config.server.site_addr = "127.0.0.1:0".parse().unwrap();
+        config.database.max_connections = 16;
+        config.server.threads = threads;
         let app = Application::build(config).await.expect("the application starts");
         let addr: std::net::SocketAddr = format!("127.0.0.1:{}", app.port()).parse().unwrap();
         let state = app.state().clone();

@@ -219,7 +219,8 @@ pub async fn export(
 }
 
 async fn build(st: &AppState, file: &str, params: &HashMap<String, String>) -> Result<Response, AppError> {
-    use app::server::dashboards::{overview, range::DateRange};
+    use app::server::dashboards::overview;
+    use app::server::range::DateRange;
     let name = file
         .strip_suffix(".csv")
         .ok_or_else(|| AppError::not_found("Exports end in .csv."))?;
@@ -264,7 +265,7 @@ async fn build(st: &AppState, file: &str, params: &HashMap<String, String>) -> R
         }
         "attribution" => {
             let r = app::api::explorer::resolve(&explorer_params(params), config)?;
-            let report = app::server::attribution::engine::report(db, &r.settings, &r.filter, r.group).await?;
+            let report = app::server::attribution::reports::report(db, &r.settings, &r.filter, r.group).await?;
             grouped(
                 file,
                 r.group.as_str(),
@@ -277,7 +278,7 @@ async fn build(st: &AppState, file: &str, params: &HashMap<String, String>) -> R
         }
         "compare" => {
             let r = app::api::explorer::resolve(&explorer_params(params), config)?;
-            let c = app::server::attribution::engine::compare(db, &r.settings, &r.filter, r.group).await?;
+            let c = app::server::attribution::reports::compare(db, &r.settings, &r.filter, r.group).await?;
             let mut header = vec![r.group.as_str().to_string()];
             header.extend(c.models.iter().cloned());
             let rows = c

@@ -41,7 +41,7 @@ async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error:
                 None => rpassword::prompt_password("Password for the new admin: ")?,
             };
             let db = startup::prepare_database(&config).await?;
-            match app::server::accounts::create_admin(&db, &config, &email, &password).await {
+            match app::server::accounts::signup::create_admin(&db, &config, &email, &password).await {
                 Ok((user, true)) => println!("Created admin {} (id {}).", user.email, user.id),
                 Ok((user, false)) => {
                     println!("{} already had an account; it is now an admin.", user.email)

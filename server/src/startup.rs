@@ -53,7 +53,7 @@ pub struct Application {
 
 /// Connects and brings the schema up to date.
 pub async fn prepare_database(config: &Config) -> Result<Database, StartupError> {
-    let db = Database::connect(&config.database_url, config.database_max_connections).await?;
+    let db = Database::connect(&config.database.url, config.database.max_connections).await?;
     Migrator::up(&db.write, None).await.map_err(StartupError::Migrate)?;
     guard_settings(&db, config).await?;
     Ok(db)
@@ -62,7 +62,7 @@ pub async fn prepare_database(config: &Config) -> Result<Database, StartupError>
 /// Some settings shape the data (codes are keyed by `REFERRAL_CASE_SENSITIVE`): they
 /// are recorded when the database is created, and a later change is refused.
 async fn guard_settings(db: &Database, config: &Config) -> Result<(), StartupError> {
-    let wanted = if config.referral_case_sensitive {
+    let wanted = if config.referrals.case_sensitive {
         "true"
     } else {
         "false"
@@ -120,8 +120,8 @@ async fn keep_window_rollup_current(db: &Database, config: &Config) -> Result<()
             .await?;
         Ok::<Option<String>, sea_orm::DbErr>(row.and_then(|r| r.try_get("", "value").ok()))
     };
-    let window = config.attribution_window_days.to_string();
-    let half_life = config.attribution_half_life_days.to_string();
+    let window = config.attribution.window_days.to_string();
+    let half_life = config.attribution.half_life_days.to_string();
     let (old_window, old_half_life) = (
         recorded("attribution_window_days")
             .await
@@ -182,7 +182,7 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .output_name(env("LEPTOS_OUTPUT_NAME", "tributary"))
         .site_root(env("LEPTOS_SITE_ROOT", "target/site"))
         .site_pkg_dir(env("LEPTOS_SITE_PKG_DIR", "pkg"))
-        .site_addr(config.site_addr)
+        .site_addr(config.server.site_addr)
         .build()
 }
 
@@ -190,14 +190,14 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let db = prepare_database(&config).await?;
         app::server::accounts::password::warm_up();
-        let listener = TcpListener::bind(config.site_addr)
+        let listener = TcpListener::bind(config.server.site_addr)
             .await
             .map_err(|source| StartupError::Bind {
-                addr: config.site_addr,
+                addr: config.server.site_addr,
                 source,
             })?;
         let mut options = leptos_options(&config);
-        options.site_addr = listener.local_addr().unwrap_or(config.site_addr);
+        options.site_addr = listener.local_addr().unwrap_or(config.server.site_addr);
         let state = AppState::new(db, config, options);
         let store = Store::new(&state.db).await.map_err(StartupError::Sessions)?;
         spawn_session_cleanup(store.clone());
@@ -239,7 +239,7 @@ impl Application {
     /// UTM landings -4 %. No request holds its thread for long: password hashing runs on
     /// the blocking pool, reports aggregate in the database, exports stream.
     async fn serve(self, stopped: Option<watch::Receiver<bool>>) -> std::io::Result<()> {
-        let threads = self.state.config.server_threads.max(1);
+        let threads = self.state.config.server.threads.max(1);
         let writer_connections = (app::server::writer::WRITER_CONNECTIONS / threads as u32).max(1);
         let mut ended = Vec::with_capacity(threads);
         for (i, listener) in crate::threads::dispatch(self.listener, threads)?
@@ -351,10 +351,10 @@ pub fn session_layer(state: &AppState, store: Store) -> SessionManagerLayer<Stor
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.config.cookies_secure())
+        .with_secure(state.config.server.cookies_secure())
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(
-            state.config.session_days,
+            state.config.accounts.session_days,
         )))
 }
 

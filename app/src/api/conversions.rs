@@ -51,7 +51,7 @@ async fn change(
         .parse()
         .map_err(|_| AppError::validation("id", "That is not a conversion id."))?;
     let rows = manage::change_status(&st.db.write, &manage::Selector::Id(id), change).await?;
-    Ok(rows.iter().map(manage::to_dto).collect())
+    Ok(rows.iter().map(crate::server::conversions::to_dto).collect())
 }
 
 /// `POST /api/admin/conversions/confirm` (id).

@@ -11,7 +11,8 @@ pub async fn get_overview(
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
 ) -> Result<Overview, AppError> {
-    use crate::server::dashboards::{overview, range::DateRange};
+    use crate::server::dashboards::overview;
+    use crate::server::range::DateRange;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
@@ -36,7 +37,8 @@ pub async fn get_leaderboard(
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
 ) -> Result<crate::dto::Leaderboard, AppError> {
-    use crate::server::dashboards::{leaderboard, range::DateRange};
+    use crate::server::dashboards::leaderboard;
+    use crate::server::range::DateRange;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
@@ -76,7 +78,8 @@ pub async fn get_campaigns_performance(
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
 ) -> Result<crate::dto::CampaignsPerformance, AppError> {
-    use crate::server::dashboards::{campaigns, range::DateRange};
+    use crate::server::dashboards::campaigns;
+    use crate::server::range::DateRange;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
@@ -102,7 +105,8 @@ pub async fn get_campaign_page(
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
 ) -> Result<crate::dto::CampaignPage, AppError> {
-    use crate::server::dashboards::{campaigns, range::DateRange};
+    use crate::server::dashboards::campaigns;
+    use crate::server::range::DateRange;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
@@ -147,7 +151,8 @@ pub async fn build_utm(
             ("utm_term", utm_term),
             ("utm_content", utm_content),
         ];
-        crate::server::dashboards::utm::build(&st, &destination, code.as_deref(), &tags).await
+        crate::server::dashboards::utm::build(&st.db.read, &st.config, &st.links, &destination, code.as_deref(), &tags)
+            .await
     }
     .await;
     super::respond::json(result)

@@ -9,14 +9,14 @@ pub struct Resolved {
     pub settings: crate::server::attribution::Settings,
     pub filter: crate::server::attribution::ConversionFilter,
     pub group: crate::server::attribution::GroupBy,
-    pub range: crate::server::dashboards::range::DateRange,
+    pub range: crate::server::range::DateRange,
 }
 
 /// The explorer's parameters, checked.
 #[cfg(feature = "ssr")]
 pub fn resolve(p: &ExplorerParams, config: &crate::server::config::Config) -> Result<Resolved, AppError> {
     use crate::server::attribution::{ConversionFilter, GroupBy, Settings};
-    use crate::server::dashboards::range::DateRange;
+    use crate::server::range::DateRange;
     let settings = Settings::parse(
         config,
         p.model.as_deref(),
@@ -49,12 +49,12 @@ pub fn resolve(p: &ExplorerParams, config: &crate::server::config::Config) -> Re
 /// `GET /api/admin/attribution`: the grouped report.
 #[server(prefix = "/api", endpoint = "admin/attribution", input = server_fn::codec::GetUrl)]
 pub async fn explorer_report(params: ExplorerParams) -> Result<ExplorerData, AppError> {
-    use crate::server::{attribution::engine, dashboards::overview::range_dto, state};
+    use crate::server::{attribution::reports, dashboards::overview::range_dto, state};
     let result = async {
         state::require_admin()?;
         let st = state::state()?;
         let r = resolve(&params, &st.config)?;
-        let report = engine::report(&st.db.read, &r.settings, &r.filter, r.group).await?;
+        let report = reports::report(&st.db.read, &r.settings, &r.filter, r.group).await?;
         Ok(ExplorerData {
             report,
             range: range_dto(&r.range),
@@ -70,12 +70,12 @@ pub async fn explorer_report(params: ExplorerParams) -> Result<ExplorerData, App
 /// `GET /api/admin/attribution/compare`: every model side by side.
 #[server(prefix = "/api", endpoint = "admin/attribution/compare", input = server_fn::codec::GetUrl)]
 pub async fn explorer_compare(params: ExplorerParams) -> Result<CompareReport, AppError> {
-    use crate::server::{attribution::engine, state};
+    use crate::server::{attribution::reports, state};
     let result = async {
         state::require_admin()?;
         let st = state::state()?;
         let r = resolve(&params, &st.config)?;
-        Ok(engine::compare(&st.db.read, &r.settings, &r.filter, r.group).await?)
+        Ok(reports::compare(&st.db.read, &r.settings, &r.filter, r.group).await?)
     }
     .await;
     super::respond::json(result)
@@ -114,7 +114,7 @@ pub async fn explorer_drill(
                 .filter_map(|(id, share)| {
                     let c = models.get(&id)?;
                     Some(DrillRow {
-                        conversion: manage::to_dto(c),
+                        conversion: crate::server::conversions::to_dto(c),
                         at: crate::server::time::display(c.occurred_at, st.config.timezone),
                         share,
                     })

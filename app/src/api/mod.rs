@@ -143,19 +143,3 @@ pub(crate) mod respond {
             .unwrap_or_else(|| default.to_string())
     }
 }
-
-/// A safe place to go after logging in: a path on this site, else the default.
-pub fn safe_next(next: Option<&str>, default: &str) -> String {
-    match next {
-        Some(n) if is_local_path(n) => n.to_string(),
-        _ => default.to_string(),
-    }
-}
-
-/// A path on this site: starts with one `/`, not `//` or `/\`, no control characters.
-pub fn is_local_path(s: &str) -> bool {
-    s.starts_with('/')
-        && !s.starts_with("//")
-        && !s.contains('\\')
-        && !s.chars().any(|c| c.is_control() || c.is_whitespace())
-}

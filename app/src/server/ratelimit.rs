@@ -3,8 +3,31 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The per-instance rate limits.
+pub struct Limits {
+    pub login_account: RateLimiter<String>,
+    pub login_ip: RateLimiter<IpAddr>,
+    /// New referrer codes per client address per minute.
+    pub referrer_codes: RateLimiter<IpAddr>,
+    /// REST API requests per key per minute.
+    pub api_per_key: RateLimiter<i64>,
+}
+
+impl Limits {
+    pub fn new(config: &crate::server::config::Config) -> Self {
+        let window = Duration::from_secs(config.accounts.login_window_secs);
+        Limits {
+            login_account: RateLimiter::new(config.accounts.login_max_failures_per_account, window),
+            login_ip: RateLimiter::new(config.accounts.login_max_failures_per_ip, window),
+            referrer_codes: RateLimiter::new(config.referrals.auto_create_per_minute, Duration::from_secs(60)),
+            api_per_key: RateLimiter::new(config.api.rate_limit_per_minute, Duration::from_secs(60)),
+        }
+    }
+}
 
 pub struct RateLimiter<K> {
     max: u32,

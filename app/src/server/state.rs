@@ -6,7 +6,7 @@ use crate::server::accounts::{AuthUser, CurrentUser};
 use crate::server::config::Config;
 use crate::server::db::Database;
 use crate::server::net::ClientAddr;
-use crate::server::ratelimit::RateLimiter;
+use crate::server::ratelimit::Limits;
 use crate::server::referrals::cache::LinkCache;
 use crate::server::tracking::bots::BotFilter;
 use crate::server::writer::Writer;
@@ -16,7 +16,6 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tower_sessions::Session;
 
 /// Cloned by every extractor and middleware of every request, so it is one `Arc`.
@@ -46,34 +45,12 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The per-instance rate limits.
-pub struct Limits {
-    pub login_account: RateLimiter<String>,
-    pub login_ip: RateLimiter<IpAddr>,
-    /// New referrer codes per client address per minute.
-    pub referrer_codes: RateLimiter<IpAddr>,
-    /// REST API requests per key per minute.
-    pub api_per_key: RateLimiter<i64>,
-}
-
-impl Limits {
-    pub fn new(config: &Config) -> Self {
-        let window = Duration::from_secs(config.login_window_secs);
-        Limits {
-            login_account: RateLimiter::new(config.login_max_failures_per_account, window),
-            login_ip: RateLimiter::new(config.login_max_failures_per_ip, window),
-            referrer_codes: RateLimiter::new(config.referral_auto_create_per_minute, Duration::from_secs(60)),
-            api_per_key: RateLimiter::new(config.api_rate_limit_per_minute, Duration::from_secs(60)),
-        }
-    }
-}
-
 impl AppState {
     pub fn new(db: Database, config: Config, leptos_options: LeptosOptions) -> Self {
         let limits = Arc::new(Limits::new(&config));
         let writer = Writer::start(db.clone());
-        let bots = Arc::new(BotFilter::new(&config.extra_bot_patterns));
-        let links = Arc::new(LinkCache::new(config.referral_case_sensitive));
+        let bots = Arc::new(BotFilter::new(&config.tracking.extra_bot_patterns));
+        let links = Arc::new(LinkCache::new(config.referrals.case_sensitive));
         AppState(Arc::new(Shared {
             db,
             config: Arc::new(config),
@@ -96,6 +73,26 @@ impl AppState {
             bots: self.bots.clone(),
             links: self.links.clone(),
         }))
+    }
+}
+
+impl crate::server::context::RequestContext {
+    /// The context of the current server function's request.
+    pub fn current() -> Result<Self, AppError> {
+        Ok(Self::from_parts(&parts()?, &state()?.config))
+    }
+}
+
+impl AppState {
+    /// What the landing pipeline records with: this thread's writer among the rest.
+    pub fn recorder(&self) -> crate::server::tracking::landing::Recorder<'_> {
+        crate::server::tracking::landing::Recorder {
+            db: &self.db,
+            writer: &self.writer,
+            links: &self.links,
+            referrer_codes: &self.limits.referrer_codes,
+            config: &self.config,
+        }
     }
 }
 

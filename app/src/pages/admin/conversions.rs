@@ -3,10 +3,9 @@
 use crate::api::conversions::{
     CancelConversion, ConfirmConversion, CreateApiKey, RevokeApiKey, admin_conversions, list_api_keys,
 };
-use crate::components::forms::{Field, FormAlert, field_error, form_error};
+use crate::components::forms::{Field, FormAlert, field_error, flash_resource, form_error};
 use crate::components::pagination::ExportLink;
 use crate::components::pagination::Pagination;
-use crate::pages::auth::flash_resource;
 use crate::util::urlencode;
 use leptos::form::ActionForm;
 use leptos::prelude::*;

@@ -3,6 +3,7 @@
 pub mod password;
 pub mod service;
 pub mod session;
+pub mod signup;
 pub mod validate;
 
 pub use service::*;

@@ -7,7 +7,7 @@ use crate::dto::{AdminUserRow, Page, Role};
 use crate::error::AppError;
 use crate::server::db::Database;
 use crate::server::entities::users;
-use crate::server::state::AppState;
+use crate::server::ratelimit::Limits;
 use crate::server::time::now_ms;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -145,9 +145,10 @@ pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<O
 
 /// Checks credentials under the login rate limits. Unknown emails are verified
 /// against a dummy hash so that they take as long as a wrong password.
-#[tracing::instrument(skip(state, password), fields(email = %email_raw))]
+#[tracing::instrument(skip(db, limits, password), fields(email = %email_raw))]
 pub async fn authenticate(
-    state: &AppState,
+    db: &Database,
+    limits: &Limits,
     email_raw: &str,
     password: &str,
     client: Option<IpAddr>,
@@ -157,7 +158,6 @@ pub async fn authenticate(
         return Err(AccountError::Invalid(vec![("password", "Enter your password.".into())]));
     }
     let account_key = email.as_str().to_string();
-    let limits = &state.limits;
     limits
         .login_account
         .check(&account_key)
@@ -165,7 +165,7 @@ pub async fn authenticate(
     if let Some(ip) = client {
         limits.login_ip.check(&ip).map_err(AccountError::RateLimited)?;
     }
-    let user = find_by_email(&state.db.read, &email).await?;
+    let user = find_by_email(&db.read, &email).await?;
     // Bound the work an attacker can ask of argon2.
     let password: String = password.chars().take(super::validate::MAX_PASSWORD_CHARS * 4).collect();
     let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
@@ -249,32 +249,6 @@ pub async fn update_display_name(db: &Database, user_id: i64, raw: &str) -> Resu
         DbErr::RecordNotUpdated => AccountError::NotFound,
         e => AccountError::Db(e),
     })
-}
-
-/// Creates an admin (or promotes an existing account), for `tributary create-admin`.
-pub async fn create_admin(
-    db: &Database,
-    config: &crate::server::config::Config,
-    email: &str,
-    password: &str,
-) -> Result<(users::Model, bool), AccountError> {
-    let email_parsed = Email::parse(email).map_err(|m| AccountError::Invalid(vec![("email", m)]))?;
-    if let Some(existing) = find_by_email(&db.read, &email_parsed).await? {
-        let user = users::ActiveModel {
-            id: Set(existing.id),
-            role: Set(Role::Admin.as_str().to_string()),
-            active: Set(true),
-            ..Default::default()
-        }
-        .update(&db.write)
-        .await?;
-        return Ok((user, false));
-    }
-    let local = email_parsed.as_str().split('@').next().unwrap_or("admin").to_string();
-    let account = NewAccount::parse(email, password, &local)?;
-    let hash = password::hash(account.password.expose().to_string()).await?;
-    let created = crate::server::signup::create_account(db, config, &account, hash, Role::Admin, None).await?;
-    Ok((created.user, true))
 }
 
 pub const USERS_PER_PAGE: u64 = 25;

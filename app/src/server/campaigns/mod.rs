@@ -349,7 +349,7 @@ pub async fn assign(
         .iter()
         .map(|c| c.trim())
         .filter(|c| !c.is_empty())
-        .map(|c| codes::key(c, config.referral_case_sensitive))
+        .map(|c| codes::key(c, config.referrals.case_sensitive))
         .collect();
     if keys.is_empty() {
         return Err(CampaignError::Invalid(vec![(
@@ -394,7 +394,7 @@ async fn dated_counts(
     db: &impl ConnectionTrait,
     by_link: bool,
     campaign: Option<i64>,
-    period: Option<crate::server::dashboards::range::Period>,
+    period: Option<crate::server::range::Period>,
 ) -> Result<HashMap<i64, (i64, i64, i64)>, DbErr> {
     let b = db.get_database_backend();
     let key = if by_link { "l.id" } else { "l.campaign_id" };
@@ -485,7 +485,7 @@ pub async fn list(db: &impl ConnectionTrait, config: &Config) -> Result<Vec<Camp
 pub async fn list_in(
     db: &impl ConnectionTrait,
     config: &Config,
-    period: Option<crate::server::dashboards::range::Period>,
+    period: Option<crate::server::range::Period>,
 ) -> Result<Vec<CampaignDto>, DbErr> {
     let rows = campaigns::Entity::find()
         .order_by_asc(campaigns::Column::NameKey)

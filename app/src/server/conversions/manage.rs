@@ -2,35 +2,17 @@
 //! to links (last click within the window, like `referred_by`).
 
 use super::record::ConversionError;
-use crate::dto::{AdminConversionRow, ConversionDto, Page};
+use super::to_dto;
+use crate::dto::{AdminConversionRow, Page};
 use crate::error::AppError;
 use crate::server::config::Config;
 use crate::server::entities::conversions;
 use crate::server::money::exponent_of;
 use crate::server::money::format_minor_units;
 use crate::server::sql::{Where, stmt};
-use crate::server::time::{DAY, display, parse_instant, rfc3339};
+use crate::server::time::{DAY, display, parse_instant};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use std::collections::{BTreeMap, HashMap};
-
-pub fn to_dto(c: &conversions::Model) -> ConversionDto {
-    ConversionDto {
-        id: c.id.to_string(),
-        event: c.event.clone(),
-        value: c.value_minor.map(|v| format_minor_units(v, exponent_of(&c.currency))),
-        currency: c.currency.clone(),
-        custom_data: serde_json::from_str(&c.custom_data).unwrap_or(serde_json::Value::Object(Default::default())),
-        source_type: c.source_type.clone(),
-        source_id: c.source_id.clone(),
-        confirmed: c.confirmed,
-        active: c.active,
-        occurred_at: rfc3339(c.occurred_at),
-        created_at: rfc3339(c.created_at),
-        identity_id: c.identity_id.map(|i| i.to_string()),
-        user_id: c.user_id.map(|u| u.to_string()),
-        idempotency_key: c.idempotency_key.clone(),
-    }
-}
 
 /// Which conversions to confirm or cancel.
 #[derive(Debug, Clone)]
@@ -340,7 +322,7 @@ pub async fn of_links(
     }
     let b = db.get_database_backend();
     let list = vec!["?"; link_ids.len()].join(", ");
-    let mut values: Vec<Value> = vec![(config.attribution_window_days * DAY).into()];
+    let mut values: Vec<Value> = vec![(config.attribution.window_days * DAY).into()];
     values.extend(link_ids.iter().map(|i| Value::from(*i)));
     values.extend(link_ids.iter().map(|i| Value::from(*i)));
     let rows = db

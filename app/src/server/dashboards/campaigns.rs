@@ -4,13 +4,13 @@
 //! sparkline of conversions per day.
 
 use super::overview::range_dto;
-use super::range::{DateRange, Period, bucket_of};
-use crate::components::charts::Series;
+use crate::dto::Series;
 use crate::dto::{CampaignPage, CampaignPerformance, CampaignsPerformance, ChartData};
 use crate::error::AppError;
 use crate::server::campaigns;
 use crate::server::config::Config;
 use crate::server::money::{exponent_of, format_minor_units};
+use crate::server::range::{DateRange, Period, bucket_of};
 use crate::server::sql::{conversions_by_time, stmt};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::{BTreeMap, HashMap};

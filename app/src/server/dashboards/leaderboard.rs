@@ -1,11 +1,11 @@
 //! Referring users and links ranked by sign-ups and by credited value, and a user's page.
 
 use super::overview::credited;
-use super::range::{DateRange, Period};
 use crate::dto::{DrillRow, LeaderRow, Leaderboard, ReferredUser, UserDetail};
 use crate::error::AppError;
 use crate::server::config::Config;
 use crate::server::money::{exponent_of, format_minor_units};
+use crate::server::range::{DateRange, Period};
 use crate::server::sql::stmt;
 use crate::server::time::display;
 use sea_orm::{ConnectionTrait, DbErr};
@@ -85,7 +85,7 @@ async fn board(
 }
 
 pub async fn leaderboard(db: &impl ConnectionTrait, config: &Config, range: &DateRange) -> Result<Leaderboard, DbErr> {
-    let cur = &config.default_currency;
+    let cur = &config.conversions.default_currency;
     // Both boards at once, each query on its own read connection.
     let ((users_by_signups, users_by_value), (links_by_signups, links_by_value)) = futures::try_join!(
         board(db, range.current, true, cur),
@@ -161,7 +161,7 @@ pub async fn user_detail(
         let c = crate::server::entities::conversions::Model::from_query_result(&r, "")?;
         credited.push(DrillRow {
             at: display(c.occurred_at, config.timezone),
-            conversion: crate::server::conversions::manage::to_dto(&c),
+            conversion: crate::server::conversions::to_dto(&c),
             share: 1.0,
         });
     }

@@ -2,11 +2,11 @@
 //! and the top-10 tables (credit by last touch over the default window, read from the
 //! conversions' rolled-up last touch).
 
-use super::range::{DateRange, Period, bucket_of};
-use crate::components::charts::Series;
+use crate::dto::Series;
 use crate::dto::{ChartData, Kpi, Overview, RangeDto, TopRow, TopTable};
 use crate::server::config::Config;
 use crate::server::money::{exponent_of, format_minor_units};
+use crate::server::range::{DateRange, Period, bucket_of};
 use crate::server::sql::{conversions_by_time, stmt};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::BTreeMap;
@@ -431,16 +431,16 @@ pub async fn overview(db: &impl ConnectionTrait, config: &Config, range: &DateRa
         touch_counts(db, cur),
         clicks(db, cur),
         totals(db, range.previous),
-        tops(db, cur, &config.default_currency),
+        tops(db, cur, &config.conversions.default_currency),
     )?;
     totals.identities = identities;
     totals.clicks = clicks;
     Ok(Overview {
         range: range_dto(range),
-        kpis: kpis(&totals, &prev, &config.default_currency),
+        kpis: kpis(&totals, &prev, &config.conversions.default_currency),
         chart,
         tops,
-        default_currency: config.default_currency.clone(),
+        default_currency: config.conversions.default_currency.clone(),
         timezone: config.timezone.to_string(),
     })
 }

@@ -182,7 +182,7 @@ pub fn responses_where(config: &Config, f: &ResponseFilters) -> Result<Where, Ap
     if let Some(code) = given(&f.link) {
         w.and(
             "l.code_key = ?",
-            [super::codes::key(code, config.referral_case_sensitive).into()],
+            [super::codes::key(code, config.referrals.case_sensitive).into()],
         );
     }
     if let Some(user) = given(&f.user) {

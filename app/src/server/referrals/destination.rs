@@ -1,8 +1,8 @@
 //! Where a link may send people: a path on this site, or a URL on an allowed host.
 //! Checked when a link is created or changed, so no stored open redirect exists.
 
-use crate::api::is_local_path;
 use crate::server::config::Config;
+use crate::util::is_local_path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
@@ -34,8 +34,9 @@ impl Destination {
             return Err("Destinations cannot contain credentials.".into());
         }
         let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-        let own = config.base_url.host_str().map(|h| h.to_ascii_lowercase());
-        if Some(&host) == own.as_ref() && url.port_or_known_default() == config.base_url.port_or_known_default() {
+        let own = config.server.base_url.host_str().map(|h| h.to_ascii_lowercase());
+        if Some(&host) == own.as_ref() && url.port_or_known_default() == config.server.base_url.port_or_known_default()
+        {
             // A full URL of this site: keep it as a path.
             let mut path = url.path().to_string();
             if let Some(q) = url.query() {
@@ -44,13 +45,13 @@ impl Destination {
             }
             return Ok(Destination::Local(path));
         }
-        if !config.referral_allowed_hosts.contains(&host) {
+        if !config.referrals.allowed_hosts.contains(&host) {
             return Err(format!(
                 "{host} is not an allowed destination. Use a path on this site{}.",
-                if config.referral_allowed_hosts.is_empty() {
+                if config.referrals.allowed_hosts.is_empty() {
                     String::new()
                 } else {
-                    format!(" or one of: {}", config.referral_allowed_hosts.join(", "))
+                    format!(" or one of: {}", config.referrals.allowed_hosts.join(", "))
                 }
             ));
         }
@@ -80,7 +81,7 @@ mod tests {
 
     fn config() -> Config {
         let mut c = Config::for_database("sqlite://x.db");
-        c.referral_allowed_hosts = vec!["shop.example.com".into()];
+        c.referrals.allowed_hosts = vec!["shop.example.com".into()];
         c
     }
 

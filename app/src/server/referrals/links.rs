@@ -184,7 +184,7 @@ pub async fn create(
             .await?
     {
         return match &v.code {
-            Some(c) if codes::key(c, config.referral_case_sensitive) != existing.code_key => {
+            Some(c) if codes::key(c, config.referrals.case_sensitive) != existing.code_key => {
                 Err(LinkError::Duplicate(existing.code))
             }
             _ => Ok((existing, false)),
@@ -194,7 +194,7 @@ pub async fn create(
     let now = now_ms();
     for _ in 0..8 {
         let code = v.code.clone().unwrap_or_else(codes::generate);
-        let key = codes::key(&code, config.referral_case_sensitive);
+        let key = codes::key(&code, config.referrals.case_sensitive);
         let row = db
             .query_one(stmt(
                 b,
@@ -253,7 +253,7 @@ pub async fn create_personal(
     let v = ValidLink {
         owner_id: Some(user_id),
         label: "Personal".into(),
-        destination: config.referral_default_destination.clone(),
+        destination: config.referrals.default_destination.clone(),
         code: None,
         target: None,
         expires_at: None,
@@ -271,7 +271,7 @@ pub async fn owned(
     code: &str,
 ) -> Result<links::Model, LinkError> {
     links::Entity::find()
-        .filter(links::Column::CodeKey.eq(codes::key(code.trim(), config.referral_case_sensitive)))
+        .filter(links::Column::CodeKey.eq(codes::key(code.trim(), config.referrals.case_sensitive)))
         .filter(links::Column::OwnerId.eq(owner_id))
         .one(db)
         .await?
@@ -426,7 +426,7 @@ pub async fn counts_with_conversions(
 }
 
 pub fn share_url(config: &Config, code: &str) -> String {
-    format!("{}/r/{}", config.base_origin(), code)
+    format!("{}/r/{}", config.server.base_origin(), code)
 }
 
 pub fn to_dto(config: &Config, l: &links::Model, c: LinkCounts) -> LinkDto {

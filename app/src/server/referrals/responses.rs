@@ -161,6 +161,7 @@ pub async fn insert(db: &impl ConnectionTrait, r: NewResponse<'_>) -> Result<res
 /// display as they are.
 pub fn action_label(config: &Config, action: &str) -> String {
     config
+        .referrals
         .action_labels
         .get(action)
         .cloned()

@@ -62,21 +62,21 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// `Set-Cookie` for the identity cookie: HttpOnly, SameSite=Lax, Path=/, Max-Age.
 pub fn set_cookie(config: &Config, public_id: &str) -> http::HeaderValue {
-    let max_age = config.tracking_cookie_max_age_days * 24 * 3600;
-    let secure = if config.cookies_secure() { "; Secure" } else { "" };
+    let max_age = config.tracking.cookie_max_age_days * 24 * 3600;
+    let secure = if config.server.cookies_secure() { "; Secure" } else { "" };
     let v = format!(
         "{}={public_id}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
-        config.tracking_cookie_name
+        config.tracking.cookie_name
     );
     http::HeaderValue::from_str(&v).unwrap_or_else(|_| http::HeaderValue::from_static(""))
 }
 
 /// `Set-Cookie` that removes the identity cookie (logout).
 pub fn clear_cookie(config: &Config) -> http::HeaderValue {
-    let secure = if config.cookies_secure() { "; Secure" } else { "" };
+    let secure = if config.server.cookies_secure() { "; Secure" } else { "" };
     let v = format!(
         "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}",
-        config.tracking_cookie_name
+        config.tracking.cookie_name
     );
     http::HeaderValue::from_str(&v).unwrap_or_else(|_| http::HeaderValue::from_static(""))
 }
@@ -277,8 +277,7 @@ async fn heal(db: &impl ConnectionTrait, into: i64) -> Result<(), DbErr> {
             .rows_affected();
     }
     if moved > 0 {
-        crate::server::attribution::rollup::refresh(db, crate::server::attribution::rollup::Scope::Identity(into))
-            .await?;
+        super::rollup::refresh(db, super::rollup::Scope::Identity(into)).await?;
     }
     Ok(())
 }

@@ -21,7 +21,6 @@
 mod sqlite;
 
 use crate::server::db::{Backend, Database, Pools};
-use crate::server::tracking::params::TrackedParams;
 use sea_orm::DbErr;
 use sqlx::pool::PoolConnection;
 use std::collections::HashSet;
@@ -57,7 +56,11 @@ pub struct TouchRow {
     pub path: String,
     pub http_referrer: Option<String>,
     pub referrer_host: Option<String>,
-    pub params: TrackedParams,
+    /// `utm_source`, `utm_medium`, `utm_campaign`, `utm_term`, `utm_content`, `utm_id`.
+    pub utm: [Option<String>; 6],
+    /// The click ids and the extra parameters, each a JSON object (or none).
+    pub click_ids: Option<String>,
+    pub extra_params: Option<String>,
     pub source: String,
     pub medium: String,
     pub channel: String,
@@ -305,21 +308,21 @@ pub const TOUCH_COLUMNS: [&str; 18] = [
 ];
 
 fn touch_args(t: &TouchRow) -> [Arg; 17] {
-    let p = &t.params;
+    let [utm_source, utm_medium, utm_campaign, utm_term, utm_content, utm_id] = &t.utm;
     [
         t.created_at.into(),
         t.link_id.into(),
         (&t.path).into(),
         (&t.http_referrer).into(),
         (&t.referrer_host).into(),
-        (&p.utm_source).into(),
-        (&p.utm_medium).into(),
-        (&p.utm_campaign).into(),
-        (&p.utm_term).into(),
-        (&p.utm_content).into(),
-        (&p.utm_id).into(),
-        p.click_ids_json().into(),
-        p.extra_json().into(),
+        utm_source.into(),
+        utm_medium.into(),
+        utm_campaign.into(),
+        utm_term.into(),
+        utm_content.into(),
+        utm_id.into(),
+        (&t.click_ids).into(),
+        (&t.extra_params).into(),
         (&t.source).into(),
         (&t.medium).into(),
         (&t.channel).into(),
