@@ -25,12 +25,12 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 # crate is below it.
 LAYERS = [
     # Shared by the browser and the server.
-    ("shared", ["util", "error", "dto"]),
+    ("shared", ["util", "error", "paging", "dto"]),
     # Server-side foundations: no domain knowledge.
     ("foundation", [
         "server", "server::time", "server::money", "server::sql", "server::config",
         "server::entities", "server::db", "server::net", "server::ratelimit",
-        "server::range",
+        "server::range", "server::table",
     ]),
     # The group-commit writer of the hot paths: rows in, commits out.
     ("writer", ["server::writer"]),
@@ -45,7 +45,9 @@ LAYERS = [
     ("landing pipeline", ["server::tracking::landing"]),
     # Sign-up makes a user, a link, an identity and a conversion in one transaction.
     ("sign-up", ["server::accounts::signup"]),
-    ("dashboards", ["server::dashboards", "server::meta"]),
+    ("dashboards", ["server::dashboards"]),
+    # What the database records about the settings that shaped its data.
+    ("settings guard", ["server::meta"]),
     # What requests share: the state and the helpers of server functions.
     ("state", ["server::state"]),
     ("server functions", ["api"]),

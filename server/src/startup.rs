@@ -1,5 +1,5 @@
-//! Building the application: database, migrations, settings guard, sessions, router
-//! and layer order.
+//! Building the application: database, migrations, the settings guard
+//! (`app::server::meta`), sessions, router and layer order.
 
 use crate::errors::panic_response;
 use crate::middleware;
@@ -7,6 +7,7 @@ use crate::session_store::Store;
 use app::app::{App, shell};
 use app::server::config::Config;
 use app::server::db::{ConnectError, Database};
+use app::server::meta::MetaError;
 use app::server::state::AppState;
 use axum::Router;
 use axum::extract::Request;
@@ -17,7 +18,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionTrait};
+use sea_orm::DbErr;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -55,120 +56,13 @@ pub struct Application {
 pub async fn prepare_database(config: &Config) -> Result<Database, StartupError> {
     let db = Database::connect(&config.database.url, config.database.max_connections).await?;
     Migrator::up(&db.write, None).await.map_err(StartupError::Migrate)?;
-    guard_settings(&db, config).await?;
+    app::server::meta::guard_settings(&db.write, config)
+        .await
+        .map_err(|e| match e {
+            MetaError::Changed(m) => StartupError::Settings(m),
+            MetaError::Db(e) => StartupError::Migrate(e),
+        })?;
     Ok(db)
-}
-
-/// Some settings shape the data (codes are keyed by `REFERRAL_CASE_SENSITIVE`): they
-/// are recorded when the database is created, and a later change is refused.
-async fn guard_settings(db: &Database, config: &Config) -> Result<(), StartupError> {
-    let wanted = if config.referrals.case_sensitive {
-        "true"
-    } else {
-        "false"
-    };
-    let backend = db.write.get_database_backend();
-    let insert = Statement::from_sql_and_values(
-        backend,
-        match backend {
-            sea_orm::DatabaseBackend::Postgres => {
-                "INSERT INTO app_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
-            }
-            _ => "INSERT INTO app_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-        },
-        ["referral_case_sensitive".into(), wanted.into()],
-    );
-    db.write.execute(insert).await.map_err(StartupError::Migrate)?;
-    let row = db
-        .write
-        .query_one(Statement::from_sql_and_values(
-            backend,
-            match backend {
-                sea_orm::DatabaseBackend::Postgres => "SELECT value FROM app_meta WHERE key = $1",
-                _ => "SELECT value FROM app_meta WHERE key = ?",
-            },
-            ["referral_case_sensitive".into()],
-        ))
-        .await
-        .map_err(StartupError::Migrate)?;
-    let recorded: String = row
-        .and_then(|r| r.try_get("", "value").ok())
-        .unwrap_or_else(|| wanted.to_string());
-    if recorded != wanted {
-        return Err(StartupError::Settings(format!(
-            "REFERRAL_CASE_SENSITIVE is {wanted}, but this database was created with {recorded}; referral codes are keyed by it, \
-             so it cannot change. Set REFERRAL_CASE_SENSITIVE={recorded} or use a new database."
-        )));
-    }
-    keep_window_rollup_current(db, config).await
-}
-
-/// The conversions' rolled-up last touch depends on `ATTRIBUTION_WINDOW_DAYS`, and the
-/// credit by day on it and `ATTRIBUTION_HALF_LIFE_DAYS`: when a setting differs from
-/// the one they were computed with, recompute the last touches, and mark every day
-/// out of date (reports search those until the background task settles them).
-async fn keep_window_rollup_current(db: &Database, config: &Config) -> Result<(), StartupError> {
-    let backend = db.write.get_database_backend();
-    let recorded = |key: &'static str| async move {
-        let row = db
-            .write
-            .query_one(app::server::sql::stmt(
-                backend,
-                "SELECT value FROM app_meta WHERE key = ?",
-                [key.into()],
-            ))
-            .await?;
-        Ok::<Option<String>, sea_orm::DbErr>(row.and_then(|r| r.try_get("", "value").ok()))
-    };
-    let window = config.attribution.window_days.to_string();
-    let half_life = config.attribution.half_life_days.to_string();
-    let (old_window, old_half_life) = (
-        recorded("attribution_window_days")
-            .await
-            .map_err(StartupError::Migrate)?,
-        recorded("attribution_half_life_days")
-            .await
-            .map_err(StartupError::Migrate)?,
-    );
-    if old_window.as_deref() == Some(window.as_str()) && old_half_life.as_deref() == Some(half_life.as_str()) {
-        return Ok(());
-    }
-    let txn = db.write.begin().await.map_err(StartupError::Migrate)?;
-    for (key, value) in [
-        ("attribution_window_days", &window),
-        ("attribution_half_life_days", &half_life),
-    ] {
-        txn.execute(app::server::sql::stmt(
-            backend,
-            "DELETE FROM app_meta WHERE key = ?",
-            [key.into()],
-        ))
-        .await
-        .map_err(StartupError::Migrate)?;
-        txn.execute(app::server::sql::stmt(
-            backend,
-            "INSERT INTO app_meta (key, value) VALUES (?, ?)",
-            [key.into(), value.clone().into()],
-        ))
-        .await
-        .map_err(StartupError::Migrate)?;
-    }
-    if let Some(old) = old_window.as_ref().filter(|o| **o != window) {
-        tracing::info!(from = %old, to = %window, "ATTRIBUTION_WINDOW_DAYS changed: recomputing every conversion's last touch");
-        let n = app::server::attribution::rollup::refresh(&txn, app::server::attribution::rollup::Scope::All)
-            .await
-            .map_err(StartupError::Migrate)?;
-        tracing::info!(conversions = n, "last touches recomputed");
-    }
-    // A database from before the half-life was recorded was rolled up with the
-    // window alone; its credit by day is recomputed too.
-    if old_window.is_some() && (old_window.as_ref() != Some(&window) || old_half_life.as_ref() != Some(&half_life)) {
-        tracing::info!("the default window or half-life changed: the credit by day will be recomputed");
-        app::server::attribution::credit_days::invalidate_all(&txn)
-            .await
-            .map_err(StartupError::Migrate)?;
-    }
-    txn.commit().await.map_err(StartupError::Migrate)
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {

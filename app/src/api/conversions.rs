@@ -2,6 +2,7 @@
 
 use crate::dto::{AdminConversionRow, ApiKeyDto, ConversionDto, NewApiKey, Page};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use leptos::prelude::*;
 
 /// `GET /api/admin/conversions?event=&status=&currency=&from=&to=&user=&source=&page=`.
@@ -14,7 +15,7 @@ pub async fn admin_conversions(
     #[server(default)] to: Option<String>,
     #[server(default)] user: Option<String>,
     #[server(default)] source: Option<String>,
-    #[server(default)] page: Option<u64>,
+    #[server(default)] page: Option<PageNumber>,
 ) -> Result<Page<AdminConversionRow>, AppError> {
     use crate::server::conversions::manage;
     use crate::server::state;
@@ -29,9 +30,8 @@ pub async fn admin_conversions(
             to,
             user,
             source,
-            page: page.unwrap_or(1),
         };
-        manage::admin_list(&st.db.read, &st.config, &f).await
+        manage::admin_list(&st.db.read, &st.config, &f, page.unwrap_or_default()).await
     }
     .await;
     super::respond::json(result)

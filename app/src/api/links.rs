@@ -3,6 +3,7 @@
 
 use crate::dto::{LinkCard, LinkEnvelope, LinksEnvelope, Page, ResponseDto};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use leptos::prelude::*;
 
 /// `POST /api/links/create` (label, destination, code?, target_type?, target_id?, expires_at?).
@@ -163,7 +164,7 @@ pub async fn link_cards() -> Result<Vec<LinkCard>, AppError> {
 #[server(prefix = "/api", endpoint = "links/responses", input = server_fn::codec::GetUrl)]
 pub async fn link_responses(
     code: String,
-    #[server(default)] page: Option<u64>,
+    #[server(default)] page: Option<PageNumber>,
 ) -> Result<(LinkCard, Page<ResponseDto>), AppError> {
     use crate::server::referrals::{links, responses};
     use crate::server::state;
@@ -176,7 +177,7 @@ pub async fn link_responses(
             .remove(&link.id)
             .unwrap_or_default();
         let dto = links::to_dto(&st.config, &link, counts);
-        let page = responses::of_link(&st.db.read, &st.config, link.id, page.unwrap_or(1)).await?;
+        let page = responses::of_link(&st.db.read, &st.config, link.id, page.unwrap_or_default()).await?;
         let card = LinkCard {
             qr_svg: links::qr_svg(&dto.url),
             expired: link.expires_at.is_some_and(|e| e <= crate::server::time::now_ms()),

@@ -197,7 +197,9 @@ pub fn LinkDetailPage() -> impl IntoView {
         move || {
             (
                 params.read().get("code").unwrap_or_default(),
-                query.read().get("page").and_then(|p| p.parse::<u64>().ok()),
+                Some(crate::paging::PageNumber::from_query(
+                    query.read().get("page").as_deref(),
+                )),
                 update.version().get(),
                 deactivate.version().get(),
             )

@@ -140,7 +140,8 @@ pub struct ListQuery {
     pub valid: Option<bool>,
     pub user_id: Option<String>,
     /// Default 50, at most 500.
-    pub limit: Option<u64>,
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
     pub cursor: Option<String>,
     /// first_touch, last_touch (default), linear, time_decay or position_based.
     pub model: Option<String>,

@@ -9,5 +9,6 @@ mod campaigns;
 mod conversions;
 mod dashboards;
 mod links;
+mod paging;
 mod seed;
 mod tracking;

@@ -323,7 +323,7 @@ pub fn AdminReferrersPage() -> impl IntoView {
             (
                 get("q"),
                 get("campaign"),
-                get("page").and_then(|p| p.parse::<u64>().ok()),
+                Some(crate::paging::PageNumber::from_query(get("page").as_deref())),
                 assign.version().get(),
             )
         },

@@ -33,7 +33,7 @@ pub fn AdminConversionsPage() -> impl IntoView {
         move || {
             (
                 FILTERS.map(|(k, _)| get(k)),
-                get("page").and_then(|p| p.parse::<u64>().ok()),
+                Some(crate::paging::PageNumber::from_query(get("page").as_deref())),
                 confirm.version().get(),
                 cancel.version().get(),
             )

@@ -5,14 +5,17 @@ use super::password::{self, HashError};
 use super::validate::{DisplayName, Email, NewPassword};
 use crate::dto::{AdminUserRow, Page, Role};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use crate::server::db::Database;
 use crate::server::entities::users;
 use crate::server::ratelimit::Limits;
+use crate::server::sql::{Listing, Where, contains_pattern, paged};
+use crate::server::table::{self, Table};
 use crate::server::time::now_ms;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QuerySelect, Set, SqlErr,
 };
 use std::net::IpAddr;
 
@@ -253,29 +256,78 @@ pub async fn update_display_name(db: &Database, user_id: i64, raw: &str) -> Resu
 
 pub const USERS_PER_PAGE: u64 = 25;
 
-/// The admin Users page: search by email (substring), newest first.
-pub async fn list_users(db: &Database, query: &str, page: u64, tz: chrono_tz::Tz) -> Result<Page<AdminUserRow>, DbErr> {
-    let mut select = users::Entity::find();
+/// The admin's list of users, newest first, searched by email (substring), each with
+/// the link that referred them and its campaign: its page and its export.
+fn users_listing(query: &str) -> Listing {
+    let mut filter = Where::new();
     let q = query.trim().to_lowercase();
     if !q.is_empty() {
-        select = select.filter(users::Column::Email.contains(&q));
+        filter.and("u.email LIKE ? ESCAPE '\\'", [contains_pattern(&q).into()]);
     }
-    let total = select.clone().count(&db.read).await?;
-    let page = page.max(1);
-    let rows = select
-        .order_by_desc(users::Column::CreatedAt)
-        .order_by_desc(users::Column::Id)
-        .offset((page - 1) * USERS_PER_PAGE)
-        .limit(USERS_PER_PAGE)
-        .all(&db.read)
-        .await?;
-    let items = admin_rows(db, rows, tz).await?;
-    Ok(Page {
-        items,
-        page,
-        per_page: USERS_PER_PAGE,
-        total,
-    })
+    Listing::new(
+        "u.*, l.code AS referred_by, c.name AS referred_by_campaign",
+        "FROM users u LEFT JOIN links l ON l.id = u.referred_by_link_id LEFT JOIN campaigns c ON c.id = l.campaign_id",
+        filter,
+        "u.created_at DESC, u.id DESC",
+    )
+}
+
+/// The admin Users page.
+pub async fn list_users(
+    db: &Database,
+    query: &str,
+    page: PageNumber,
+    tz: chrono_tz::Tz,
+) -> Result<Page<AdminUserRow>, DbErr> {
+    paged(&db.read, &users_listing(query), page, USERS_PER_PAGE)
+        .await?
+        .try_map(|r| {
+            let u = users::Model::from_query_result(&r, "")?;
+            Ok(AdminUserRow {
+                id: u.id.to_string(),
+                role: Role::parse(&u.role).unwrap_or(Role::Member),
+                email: u.email,
+                display_name: u.display_name,
+                active: u.active,
+                created_at: crate::server::time::display(u.created_at, tz),
+                referred_by: r.try_get("", "referred_by")?,
+                referred_by_campaign: r.try_get("", "referred_by_campaign")?,
+            })
+        })
+}
+
+/// The admin's users as a table (never their password hashes).
+pub fn export_users(db: DatabaseConnection, query: &str) -> Table {
+    let listing = users_listing(query).columns(
+        "u.id, u.email, u.display_name, u.role, u.active, u.created_at, l.code AS referred_by, c.name AS campaign",
+    );
+    let statement = listing.all(db.get_database_backend());
+    Table::streamed(
+        &[
+            "id",
+            "email",
+            "display_name",
+            "role",
+            "active",
+            "joined",
+            "referred_by",
+            "referred_by_campaign",
+        ],
+        db,
+        statement,
+        |r| {
+            vec![
+                table::int(r, "id"),
+                table::text(r, "email"),
+                table::text(r, "display_name"),
+                table::text(r, "role"),
+                table::boolean(r, "active"),
+                table::time(r, "created_at"),
+                table::text(r, "referred_by"),
+                table::text(r, "campaign"),
+            ]
+        },
+    )
 }
 
 /// Promote or demote. An admin cannot change their own role, so the last admin
@@ -323,53 +375,4 @@ pub async fn count_users(db: &Database) -> Result<u64, DbErr> {
         .column(users::Column::Id)
         .count(&db.read)
         .await
-}
-
-/// Maps a page of users to rows, with each one's "referred by" link and its campaign
-/// in one query for the whole page.
-async fn admin_rows(db: &Database, rows: Vec<users::Model>, tz: chrono_tz::Tz) -> Result<Vec<AdminUserRow>, DbErr> {
-    use sea_orm::Value;
-    let ids: Vec<i64> = rows
-        .iter()
-        .filter(|u| u.referred_by_link_id.is_some())
-        .map(|u| u.id)
-        .collect();
-    let mut referred: std::collections::HashMap<i64, (String, Option<String>)> = std::collections::HashMap::new();
-    if !ids.is_empty() {
-        let b = db.read.get_database_backend();
-        let list = vec!["?"; ids.len()].join(", ");
-        let found = db
-            .read
-            .query_all(crate::server::sql::stmt(
-                b,
-                &format!(
-                    "SELECT u.id, l.code, c.name FROM users u JOIN links l ON l.id = u.referred_by_link_id \
-                     LEFT JOIN campaigns c ON c.id = l.campaign_id WHERE u.id IN ({list})"
-                ),
-                ids.iter().map(|i| Value::from(*i)).collect::<Vec<_>>(),
-            ))
-            .await?;
-        for r in found {
-            referred.insert(r.try_get("", "id")?, (r.try_get("", "code")?, r.try_get("", "name")?));
-        }
-    }
-    Ok(rows
-        .into_iter()
-        .map(|u| {
-            let (code, campaign) = referred
-                .remove(&u.id)
-                .map(|(c, n)| (Some(c), n))
-                .unwrap_or((None, None));
-            AdminUserRow {
-                id: u.id.to_string(),
-                role: Role::parse(&u.role).unwrap_or(Role::Member),
-                email: u.email,
-                display_name: u.display_name,
-                active: u.active,
-                created_at: crate::server::time::display(u.created_at, tz),
-                referred_by: code,
-                referred_by_campaign: campaign,
-            }
-        })
-        .collect())
 }

@@ -5,6 +5,7 @@
 pub mod credit_days;
 pub mod engine;
 pub mod explain;
+pub mod explorer;
 pub mod reports;
 pub mod settings;
 
