@@ -94,7 +94,7 @@ async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error:
                         k.key.id, k.key.name
                     );
                 }
-                Err(e) => return Err(e.message.into()),
+                Err(e) => return Err(app::error::AppError::from(e).message.into()),
             }
         }
     }

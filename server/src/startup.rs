@@ -127,10 +127,9 @@ impl Application {
     /// Serves on `SERVER_THREADS` threads. Each runs a single-threaded runtime of its
     /// own, with its own writer (`Writer::sibling`), and is handed its share of the
     /// connections (`crate::threads`): a request runs from start to end on one thread,
-    /// and a landing that waited for its commit is not woken on another core. Measured
-    /// on 2 cores against one work-stealing runtime (`benches/http.rs`, 2026-11-22):
-    /// plain landings +19-21 %, clicks +9-16 %, PostgreSQL UTM landings +12 %, SQLite
-    /// UTM landings -4 %. No request holds its thread for long: password hashing runs on
+    /// and a landing that waited for its commit is not woken on another core (faster
+    /// than one work-stealing runtime on every path but SQLite's UTM landings: the
+    /// README's "Performance" has the figures). No request holds its thread for long: password hashing runs on
     /// the blocking pool, reports aggregate in the database, exports stream.
     async fn serve(self, stopped: Option<watch::Receiver<bool>>) -> std::io::Result<()> {
         let threads = self.state.config.server.threads.max(1);

@@ -90,7 +90,7 @@ pub async fn create_api_key(name: String) -> Result<NewApiKey, AppError> {
     let result = async {
         let me = state::require_admin()?;
         let st = state::state()?;
-        api_keys::create(&st.db.write, &name, Some(me.id)).await
+        Ok(api_keys::create(&st.db.write, &name, Some(me.id)).await?)
     }
     .await;
     if let Ok(k) = &result {
@@ -112,7 +112,7 @@ pub async fn revoke_api_key(id: String) -> Result<ApiKeyDto, AppError> {
             .trim()
             .parse()
             .map_err(|_| AppError::validation("id", "That is not a key id."))?;
-        api_keys::revoke(&st.db.write, id).await
+        Ok(api_keys::revoke(&st.db.write, id).await?)
     }
     .await;
     super::respond::form("api_keys", "/admin/api-keys", &[], result, None).await

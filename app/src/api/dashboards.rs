@@ -12,18 +12,11 @@ pub async fn get_overview(
     #[server(default)] to: Option<String>,
 ) -> Result<Overview, AppError> {
     use crate::server::dashboards::overview;
-    use crate::server::range::DateRange;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
         let st = state::state()?;
-        let r = DateRange::resolve(
-            range.as_deref(),
-            from.as_deref(),
-            to.as_deref(),
-            crate::server::time::now_ms(),
-            st.config.timezone,
-        )?;
+        let r = date_range(&range, &from, &to, &st.config)?;
         Ok(overview::overview(&st.db.read, &st.config, &r).await?)
     }
     .await;
@@ -38,18 +31,11 @@ pub async fn get_leaderboard(
     #[server(default)] to: Option<String>,
 ) -> Result<crate::dto::Leaderboard, AppError> {
     use crate::server::dashboards::leaderboard;
-    use crate::server::range::DateRange;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
         let st = state::state()?;
-        let r = DateRange::resolve(
-            range.as_deref(),
-            from.as_deref(),
-            to.as_deref(),
-            crate::server::time::now_ms(),
-            st.config.timezone,
-        )?;
+        let r = date_range(&range, &from, &to, &st.config)?;
         Ok(leaderboard::leaderboard(&st.db.read, &st.config, &r).await?)
     }
     .await;
@@ -79,18 +65,11 @@ pub async fn get_campaigns_performance(
     #[server(default)] to: Option<String>,
 ) -> Result<crate::dto::CampaignsPerformance, AppError> {
     use crate::server::dashboards::campaigns;
-    use crate::server::range::DateRange;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
         let st = state::state()?;
-        let r = DateRange::resolve(
-            range.as_deref(),
-            from.as_deref(),
-            to.as_deref(),
-            crate::server::time::now_ms(),
-            st.config.timezone,
-        )?;
+        let r = date_range(&range, &from, &to, &st.config)?;
         Ok(campaigns::performance(&st.db.read, &st.config, &r).await?)
     }
     .await;
@@ -106,7 +85,6 @@ pub async fn get_campaign_page(
     #[server(default)] to: Option<String>,
 ) -> Result<crate::dto::CampaignPage, AppError> {
     use crate::server::dashboards::campaigns;
-    use crate::server::range::DateRange;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
@@ -115,13 +93,7 @@ pub async fn get_campaign_page(
             .trim()
             .parse()
             .map_err(|_| AppError::not_found("No such campaign."))?;
-        let r = DateRange::resolve(
-            range.as_deref(),
-            from.as_deref(),
-            to.as_deref(),
-            crate::server::time::now_ms(),
-            st.config.timezone,
-        )?;
+        let r = date_range(&range, &from, &to, &st.config)?;
         campaigns::page(&st.db.read, &st.config, id, &r).await
     }
     .await;
@@ -156,4 +128,21 @@ pub async fn build_utm(
     }
     .await;
     super::respond::json(result)
+}
+
+/// The date range of a dashboard's query (`range`, `from`, `to`), as of now.
+#[cfg(feature = "ssr")]
+fn date_range(
+    range: &Option<String>,
+    from: &Option<String>,
+    to: &Option<String>,
+    config: &crate::server::config::Config,
+) -> Result<crate::server::range::DateRange, AppError> {
+    crate::server::range::DateRange::resolve(
+        range.as_deref(),
+        from.as_deref(),
+        to.as_deref(),
+        crate::server::time::now_ms(),
+        config.timezone,
+    )
 }

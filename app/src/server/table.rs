@@ -87,38 +87,38 @@ impl Table {
         }
     }
 
-    /// `key, conversions, value_EUR, value_USD, ...`: one value column per currency
-    /// present, for tables of groups.
+    /// `key, conversions, value_EUR, value_USD, ...`: a table of groups.
     pub fn grouped(key_header: &str, rows: Vec<(String, f64, BTreeMap<String, String>)>) -> Self {
-        let currencies: BTreeSet<String> = rows.iter().flat_map(|r| r.2.keys().cloned()).collect();
-        let mut header = vec![key_header.to_string(), "conversions".to_string()];
-        header.extend(currencies.iter().map(|c| format!("value_{c}")));
+        Table::valued(
+            &[key_header, "conversions"],
+            rows.into_iter()
+                .map(|(k, n, v)| (vec![Cell::Text(k), Cell::Num(number(n))], v))
+                .collect(),
+        )
+    }
+
+    /// The header's columns, then one value column per currency present
+    /// (`value_EUR`, ...): each row's cells, then its values (empty where it has none).
+    pub fn valued(header: &[&str], rows: Vec<(Row, BTreeMap<String, String>)>) -> Self {
+        let currencies: BTreeSet<String> = rows.iter().flat_map(|r| r.1.keys().cloned()).collect();
+        let mut head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+        head.extend(currencies.iter().map(|c| format!("value_{c}")));
         let rows = rows
             .into_iter()
-            .map(|(k, n, v)| {
-                let mut cells = vec![Cell::Text(k), Cell::Num(number(n))];
-                cells.extend(values(&currencies, &v));
+            .map(|(mut cells, value)| {
+                cells.extend(
+                    currencies
+                        .iter()
+                        .map(|c| Cell::Num(value.get(c).cloned().unwrap_or_default())),
+                );
                 cells
             })
             .collect();
         Table {
-            header,
+            header: head,
             rows: Rows::All(rows),
         }
     }
-}
-
-/// The currencies of `maps`, for one value column each.
-pub fn currencies<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, String>>) -> BTreeSet<String> {
-    maps.flat_map(|m| m.keys().cloned()).collect()
-}
-
-/// A row's value cells, one per currency column (empty where it has none).
-pub fn values(currencies: &BTreeSet<String>, value: &BTreeMap<String, String>) -> Vec<Cell> {
-    currencies
-        .iter()
-        .map(|c| Cell::Num(value.get(c).cloned().unwrap_or_default()))
-        .collect()
 }
 
 /// `3`, `2.5`, `0.333333`: a credit, without trailing zeros.

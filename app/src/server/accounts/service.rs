@@ -241,14 +241,20 @@ pub async fn change_password(
 
 pub async fn update_display_name(db: &Database, user_id: i64, raw: &str) -> Result<users::Model, AccountError> {
     let name = DisplayName::parse(raw).map_err(|m| AccountError::Invalid(vec![("display_name", m)]))?;
-    users::ActiveModel {
-        id: Set(user_id),
-        display_name: Set(name.as_str().to_string()),
-        ..Default::default()
-    }
-    .update(&db.write)
+    update_user(
+        db,
+        users::ActiveModel {
+            id: Set(user_id),
+            display_name: Set(name.as_str().to_string()),
+            ..Default::default()
+        },
+    )
     .await
-    .map_err(|e| match e {
+}
+
+/// Writes the changed columns of a user; an unknown user is `NotFound`.
+async fn update_user(db: &Database, changes: users::ActiveModel) -> Result<users::Model, AccountError> {
+    changes.update(&db.write).await.map_err(|e| match e {
         DbErr::RecordNotUpdated => AccountError::NotFound,
         e => AccountError::Db(e),
     })
@@ -336,17 +342,15 @@ pub async fn set_role(db: &Database, actor: i64, user_id: i64, role: Role) -> Re
     if actor == user_id {
         return Err(AccountError::SelfChange);
     }
-    users::ActiveModel {
-        id: Set(user_id),
-        role: Set(role.as_str().to_string()),
-        ..Default::default()
-    }
-    .update(&db.write)
+    update_user(
+        db,
+        users::ActiveModel {
+            id: Set(user_id),
+            role: Set(role.as_str().to_string()),
+            ..Default::default()
+        },
+    )
     .await
-    .map_err(|e| match e {
-        DbErr::RecordNotUpdated => AccountError::NotFound,
-        e => AccountError::Db(e),
-    })
 }
 
 /// Deactivate or reactivate. Deactivation bumps the epoch, which ends the user's sessions.

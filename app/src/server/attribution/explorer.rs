@@ -140,14 +140,11 @@ pub fn drill_table(db: DatabaseConnection, r: &Resolved, key: &str) -> Table {
         db,
         statement,
         |r| {
-            vec![
-                table::int(r, "id"),
-                table::time(r, "occurred_at"),
-                table::text(r, "event"),
-                table::money(r),
-                table::text(r, "currency"),
-                Cell::Num(r.try_get::<f64>("", "share").map(table::number).unwrap_or_default()),
-            ]
+            let mut cells = crate::server::conversions::manage::conversion_cells(r);
+            cells.push(Cell::Num(
+                r.try_get::<f64>("", "share").map(table::number).unwrap_or_default(),
+            ));
+            cells
         },
     )
 }

@@ -293,21 +293,30 @@ pub fn admin_export(db: DatabaseConnection, config: &Config, f: &AdminFilters) -
                 r.try_get("", "active").unwrap_or(true),
                 r.try_get("", "confirmed").unwrap_or(true),
             );
-            vec![
-                table::int(r, "id"),
-                table::time(r, "occurred_at"),
-                table::text(r, "event"),
-                table::money(r),
-                table::text(r, "currency"),
+            let mut cells = conversion_cells(r);
+            cells.extend([
                 Cell::Text(status.into()),
                 table::int(r, "identity_id"),
                 table::text(r, "email"),
                 table::text(r, "source_type"),
                 table::text(r, "source_id"),
                 table::text(r, "lt_source"),
-            ]
+            ]);
+            cells
         },
     ))
+}
+
+/// The first cells of a conversion in an export: `id`, `occurred_at`, `event`,
+/// `value` (of `value_minor` and `currency`), `currency`.
+pub fn conversion_cells(r: &sea_orm::QueryResult) -> Vec<Cell> {
+    vec![
+        table::int(r, "id"),
+        table::time(r, "occurred_at"),
+        table::text(r, "event"),
+        table::money(r),
+        table::text(r, "currency"),
+    ]
 }
 
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, conversions::Model>, DbErr> {

@@ -12,7 +12,7 @@ use crate::server::config::Config;
 use crate::server::money::format_values;
 use crate::server::range::{DateRange, Period, bucket_of};
 use crate::server::sql::{conversions_by_time, stmt};
-use crate::server::table::{self, Cell, Table};
+use crate::server::table::{Cell, Table};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -108,26 +108,12 @@ pub async fn performance(
 /// Every campaign's performance over `range`, as a table.
 pub async fn performance_table(db: &impl ConnectionTrait, config: &Config, range: &DateRange) -> Result<Table, DbErr> {
     let perf = performance(db, config, range).await?;
-    let currencies = table::currencies(perf.campaigns.iter().map(|c| &c.value));
-    let mut header = [
-        "campaign",
-        "pattern",
-        "pattern_kind",
-        "codes",
-        "clicks",
-        "signups",
-        "unique_visitors",
-        "conversions",
-    ]
-    .map(String::from)
-    .to_vec();
-    header.extend(currencies.iter().map(|c| format!("value_{c}")));
     let rows = perf
         .campaigns
         .into_iter()
         .map(|p| {
             let c = p.campaign;
-            let mut cells = vec![
+            let cells = vec![
                 Cell::Text(c.name),
                 Cell::Text(c.pattern),
                 Cell::Text(c.pattern_kind),
@@ -137,14 +123,22 @@ pub async fn performance_table(db: &impl ConnectionTrait, config: &Config, range
                 Cell::Num(c.unique_visitors.to_string()),
                 Cell::Num(p.conversions.to_string()),
             ];
-            cells.extend(table::values(&currencies, &p.value));
-            cells
+            (cells, p.value)
         })
         .collect();
-    Ok(Table {
-        header,
-        rows: table::Rows::All(rows),
-    })
+    Ok(Table::valued(
+        &[
+            "campaign",
+            "pattern",
+            "pattern_kind",
+            "codes",
+            "clicks",
+            "signups",
+            "unique_visitors",
+            "conversions",
+        ],
+        rows,
+    ))
 }
 
 /// Quarter-hour counts of the campaign's clicks (`RESPONDED`) or sign-ups (`SIGNED_UP`)

@@ -7,7 +7,7 @@ use crate::server::config::Config;
 use crate::server::money::format_values;
 use crate::server::range::{DateRange, Period};
 use crate::server::sql::stmt;
-use crate::server::table::{self, Cell, Table};
+use crate::server::table::{Cell, Table};
 use crate::server::time::display;
 use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::{BTreeMap, HashMap};
@@ -116,25 +116,18 @@ pub async fn leaderboard_table(
         (false, false) => b.links_by_signups,
         (false, true) => b.links_by_value,
     };
-    let currencies = table::currencies(rows.iter().map(|r| &r.value));
-    let mut header = ["name", "signups", "conversions"].map(String::from).to_vec();
-    header.extend(currencies.iter().map(|c| format!("value_{c}")));
     let rows = rows
         .into_iter()
         .map(|l| {
-            let mut cells = vec![
+            let cells = vec![
                 Cell::Text(l.name),
                 Cell::Num(l.signups.to_string()),
                 Cell::Num(l.conversions.to_string()),
             ];
-            cells.extend(table::values(&currencies, &l.value));
-            cells
+            (cells, l.value)
         })
         .collect();
-    Ok(Table {
-        header,
-        rows: table::Rows::All(rows),
-    })
+    Ok(Table::valued(&["name", "signups", "conversions"], rows))
 }
 
 /// A user's page: their links, the users they referred, and the conversions credited to them.

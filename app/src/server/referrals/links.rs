@@ -3,7 +3,7 @@
 use super::cache::LinkCache;
 use super::codes;
 use super::destination::Destination;
-use crate::dto::LinkDto;
+use crate::dto::{LinkCard, LinkDto};
 use crate::error::AppError;
 use crate::server::config::Config;
 use crate::server::entities::links;
@@ -447,6 +447,34 @@ pub fn to_dto(config: &Config, l: &links::Model, c: LinkCounts) -> LinkDto {
         responses: c.responses,
         conversions: c.conversions,
         value: c.value,
+    }
+}
+
+/// One link as its owner sees it, with its counts.
+pub async fn dto_with_counts(
+    db: &impl ConnectionTrait,
+    config: &Config,
+    link: &links::Model,
+) -> Result<LinkDto, DbErr> {
+    let counts = counts_with_conversions(db, config, &[link.id])
+        .await?
+        .remove(&link.id)
+        .unwrap_or_default();
+    Ok(to_dto(config, link, counts))
+}
+
+/// A link's card on "My links": its counts, QR code, whether it expired by `now`,
+/// and the names of the actions it has responses of.
+pub fn card(config: &Config, link: &links::Model, dto: LinkDto, now: i64) -> LinkCard {
+    LinkCard {
+        qr_svg: qr_svg(&dto.url),
+        expired: link.expires_at.is_some_and(|e| e <= now),
+        action_labels: dto
+            .responses
+            .keys()
+            .map(|a| (a.clone(), super::responses::action_label(config, a)))
+            .collect(),
+        link: dto,
     }
 }
 

@@ -355,19 +355,7 @@ async fn click(
     if owner.is_some() && tracked.user_id == owner {
         return Ok(None);
     }
-    let job = WriteJob {
-        identity: tracked.identity,
-        touch: Some(touch_row(TouchInput {
-            path: &landing.path,
-            params: &landing.query.tracked,
-            http_referrer: landing.http_referrer.as_deref(),
-            referrer_host: landing.referrer_host.clone(),
-            link: Some((link.id, &link.code)),
-            now: landing.now,
-        })),
-        response: Some(response),
-        dedupe_ms: rec.config.tracking.touch_dedupe_minutes * MINUTE,
-    };
+    let job = touch_job(rec, landing, tracked.identity, Some(link), Some(response));
     rec.writer.submit(job).await?;
     Ok(Some((click_id, tracked.cookie)))
 }
@@ -375,21 +363,33 @@ async fn click(
 /// A landing's touch; returns the identity cookie to set.
 async fn touch(rec: &Recorder<'_>, visitor: &Visitor, landing: &Landing<'_>) -> Result<Option<String>, RecordError> {
     let tracked = identity_for_request(rec.db, visitor.id.as_deref(), visitor.user_id).await?;
-    let job = WriteJob {
-        identity: tracked.identity,
+    rec.writer
+        .submit(touch_job(rec, landing, tracked.identity, None, None))
+        .await?;
+    Ok(tracked.cookie)
+}
+
+/// The job of a landing's touch (a click's when it has a `link` and a `response`).
+fn touch_job(
+    rec: &Recorder<'_>,
+    landing: &Landing<'_>,
+    identity: IdentityRef,
+    link: Option<&CachedLink>,
+    response: Option<ResponseRow>,
+) -> WriteJob {
+    WriteJob {
+        identity,
         touch: Some(touch_row(TouchInput {
             path: &landing.path,
             params: &landing.query.tracked,
             http_referrer: landing.http_referrer.as_deref(),
             referrer_host: landing.referrer_host.clone(),
-            link: None,
+            link: link.map(|l| (l.id, l.code.as_str())),
             now: landing.now,
         })),
-        response: None,
+        response,
         dedupe_ms: rec.config.tracking.touch_dedupe_minutes * MINUTE,
-    };
-    rec.writer.submit(job).await?;
-    Ok(tracked.cookie)
+    }
 }
 
 #[cfg(test)]

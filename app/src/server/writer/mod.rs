@@ -14,9 +14,8 @@
 //! Each of the server's threads has a writer of its own (`Writer::sibling`), so that
 //! a landing is written and woken on the thread it runs on. A writer that wakes for a
 //! job first lets the thread's other ready requests run (one `yield_now`), so that
-//! their jobs join the batch: batches of about 13 instead of 8 on PostgreSQL, which
-//! spends about half its time per batch on what does not depend on its size (the
-//! commit, planning, the round trip).
+//! their jobs join the batch, which on PostgreSQL spends about half its time on what
+//! does not depend on its size (the commit, planning, the round trip).
 
 mod sqlite;
 
@@ -31,11 +30,8 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 const MAX_BATCH: usize = 128;
 /// PostgreSQL connections of the writers (pools of their own), shared out among the
 /// server's threads, one at least each. Two overlap one batch's commit (its WAL flush)
-/// with the next batch; more only make the batches smaller (measured on 2 cores with
-/// one writer: 4 connections gave 6 writes per batch, about 25 % fewer clicks and 5-15 %
-/// fewer UTM landings per second than 2, which gave 8; 1 gave 13 per batch but no more
-/// throughput; with a writer per thread, 2 each gave no more than 1 each, and with the
-/// writers' yield fewer UTM landings: 48 % of plain landings against 55-58 %).
+/// with the next batch; more only make the batches smaller, and two per thread were
+/// slower than one (the README's "Performance" has the figures).
 pub const WRITER_CONNECTIONS: u32 = 2;
 
 #[derive(Debug, Clone)]
