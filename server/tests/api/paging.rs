@@ -137,6 +137,10 @@ db_test!(absurd_pages_never_break_a_list, |app| {
         check_page(&admin, page).await;
     }
     check_page(&member, &format!("/links/{code}?")).await;
+    // Past the end, "Previous" leads to the last page (both users fit on the first).
+    let (_, body) = answer(&admin, "/admin/users?page=18446744073709551615", false).await;
+    assert!(body.contains("Page 1000000000 of 1"), "{body}");
+    assert!(body.contains(r#"href="/admin/users?page=1""#), "{body}");
 
     // Exports are not paged: a page number changes nothing.
     for raw in ["18446744073709551615", "abc"] {

@@ -162,7 +162,7 @@ pub fn looks_at(path: &str, config: &Config) -> bool {
     const SKIPPED: [&str; 4] = ["/pkg", "/api", "/healthz", "/r"];
     if SKIPPED
         .iter()
-        .map(|s| *s)
+        .copied()
         .chain(config.tracking.excluded_prefixes.iter().map(String::as_str))
         .any(|p| has_prefix(path, p))
     {
