@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Command 2: every check and test.
-#   1. rustfmt, and clippy -D warnings for the server build and the wasm build separately;
+#   1. rustfmt, the layering check (scripts/layers.py: every module uses only the
+#      layers below it, and no files use each other in a circle), and clippy -D warnings
+#      for the server build and the wasm build separately;
 #   2. unit and integration tests, each database test on SQLite and on PostgreSQL;
 #   3. the benchmarks compile;
 #   4. end-to-end tests in Debian's Chromium through Playwright, with and without JavaScript.
@@ -48,6 +50,9 @@ fi
 
 step "rustfmt"
 cargo fmt --all -- --check
+
+step "layering: every module looks down, no circles"
+python3 scripts/layers.py
 
 step "clippy: the server build (ssr)"
 cargo clippy -p server --all-targets -- -D warnings

@@ -1,10 +1,8 @@
 //! The HTML shell, the `App` component and the route table: the one place that
 //! knows page URLs.
 
-use crate::api::accounts::{ChangePassword, Login, Logout, Signup, current_user};
 use crate::components::layout::Header;
-use crate::dto::UserDto;
-use crate::error::AppError;
+use crate::components::session::provide_session;
 use crate::pages;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
@@ -30,57 +28,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Every route renders with `SsrMode::Async`: the whole page is resolved on the
-/// server before it is sent, so it works with JavaScript off (out-of-order streaming
-/// needs a script to put suspended parts in place) and can still set its status.
-///
-/// The actions that change who is logged in; the current-user resource refetches
-/// whenever one of them completes.
-#[derive(Clone, Copy)]
-pub struct AuthActions {
-    pub signup: ServerAction<Signup>,
-    pub login: ServerAction<Login>,
-    pub logout: ServerAction<Logout>,
-    pub password: ServerAction<ChangePassword>,
-}
-
-/// The logged-in user (or `None`), for every component.
-#[derive(Clone, Copy)]
-pub struct CurrentUserResource(pub Resource<Result<Option<UserDto>, AppError>>);
-
-impl CurrentUserResource {
-    /// The user once loaded; `None` for visitors and while loading.
-    pub fn get(&self) -> Option<UserDto> {
-        self.0.get().and_then(|r| r.ok()).flatten()
-    }
-}
-
-pub fn use_current_user() -> CurrentUserResource {
-    expect_context::<CurrentUserResource>()
-}
-
+/// The app: the session context, the layout and the route table. Every route renders
+/// with `SsrMode::Async`: the whole page is resolved on the server before it is sent,
+/// so it works with JavaScript off (out-of-order streaming needs a script to put
+/// suspended parts in place) and can still set its status.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let actions = AuthActions {
-        signup: ServerAction::<Signup>::new(),
-        login: ServerAction::<Login>::new(),
-        logout: ServerAction::<Logout>::new(),
-        password: ServerAction::<ChangePassword>::new(),
-    };
-    provide_context(actions);
-    let user = Resource::new_blocking(
-        move || {
-            (
-                actions.signup.version().get(),
-                actions.login.version().get(),
-                actions.logout.version().get(),
-                actions.password.version().get(),
-            )
-        },
-        |_| current_user(),
-    );
-    provide_context(CurrentUserResource(user));
+    provide_session();
 
     // End-to-end tests wait for this attribute before they click: effects run only
     // in the browser, once the page has hydrated.

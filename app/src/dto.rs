@@ -95,6 +95,16 @@ impl<T> Page<T> {
     pub fn pages(&self) -> u64 {
         self.total.div_ceil(self.per_page.max(1)).max(1)
     }
+
+    /// The same page with each item converted.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
+            page: self.page,
+            per_page: self.per_page,
+            total: self.total,
+        })
+    }
 }
 
 /// A touchpoint as the admin sees it. Values are plain text: the page never turns an
@@ -126,7 +136,6 @@ pub struct TouchpointFilters {
     pub referrer_host: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
-    pub page: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -437,10 +446,17 @@ pub struct Kpi {
     pub change_pct: Option<f64>,
 }
 
+/// One line of a chart: its name and a value per label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChartData {
     pub labels: Vec<String>,
-    pub series: Vec<crate::components::charts::Series>,
+    pub series: Vec<Series>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -507,6 +523,42 @@ pub struct ExplorerParams {
     pub from: Option<String>,
     pub to: Option<String>,
     pub valid: Option<String>,
+}
+
+impl ExplorerParams {
+    /// The rows of per-source windows the explorer's form offers (`sw_source_0`,
+    /// `sw_days_0`, ...).
+    pub const SOURCE_WINDOW_ROWS: usize = 4;
+
+    /// The parameters of the explorer's URL (blank values are absent). Per-source
+    /// windows come from the form's rows, or from a compact `source_windows=google:14,email:7`.
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let rows: Vec<String> = (0..Self::SOURCE_WINDOW_ROWS)
+            .filter_map(|i| {
+                let s = get(&format!("sw_source_{i}"))?;
+                let d = get(&format!("sw_days_{i}"))?;
+                Some(format!("{}:{}", s.trim(), d.trim()))
+            })
+            .collect();
+        let source_windows = if rows.is_empty() {
+            get("source_windows")
+        } else {
+            Some(rows.join(","))
+        };
+        ExplorerParams {
+            model: get("model"),
+            group_by: get("group_by"),
+            window_days: get("window_days"),
+            source_windows,
+            half_life_days: get("half_life_days"),
+            event: get("event"),
+            range: get("range"),
+            from: get("from"),
+            to: get("to"),
+            valid: get("valid"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ pub mod components;
 pub mod dto;
 pub mod error;
 pub mod pages;
+pub mod paging;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod util;

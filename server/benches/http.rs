@@ -269,9 +269,9 @@ fn start_with(rt: &tokio::runtime::Runtime, db: Db, threads: usize, tweak: impl 
             }
         };
         let mut config = Config::for_database(&url);
-        config.site_addr = "127.0.0.1:0".parse().unwrap();
-        config.database_max_connections = 16;
-        config.server_threads = threads;
+        config.server.site_addr = "127.0.0.1:0".parse().unwrap();
+        config.database.max_connections = 16;
+        config.server.threads = threads;
         tweak(&mut config);
         let app = Application::build(config).await.expect("the application starts");
         let addr: std::net::SocketAddr = format!("127.0.0.1:{}", app.port()).parse().unwrap();
@@ -364,9 +364,9 @@ fn memory_mib() -> (f64, f64) {
 fn logins(rt: &tokio::runtime::Runtime, db: Db, a: &Args) {
     const BURST: usize = 200;
     let r = start_with(rt, db, a.workers, |c| {
-        c.login_max_failures_per_account = 1_000_000;
-        c.login_max_failures_per_ip = 1_000_000;
-        c.login_max_failures_per_account_total = 1_000_000;
+        c.accounts.login_max_failures_per_account = 1_000_000;
+        c.accounts.login_max_failures_per_ip = 1_000_000;
+        c.accounts.login_max_failures_per_account_total = 1_000_000;
     });
     let page_connections = (a.connections / 4).max(2);
     println!(
@@ -375,7 +375,7 @@ fn logins(rt: &tokio::runtime::Runtime, db: Db, a: &Args) {
     );
     rt.block_on(async {
         let config = r.state.config.clone();
-        app::server::accounts::create_admin(&r.state.db, &config, "bench@example.com", "bench passphrase 2026")
+        app::server::accounts::signup::create_admin(&r.state.db, &config, "bench@example.com", "bench passphrase 2026")
             .await
             .expect("a user to log in as");
     });

@@ -207,7 +207,7 @@ fn main() {
         rt.block_on(async {
             let url = database(db, &a).await;
             let mut config = Config::for_database(&url);
-            config.site_addr = "127.0.0.1:0".parse().unwrap();
+            config.server.site_addr = "127.0.0.1:0".parse().unwrap();
             let app = Application::build(config).await.expect("the application starts");
             let base = format!("http://127.0.0.1:{}", app.port());
             let state = app.state().clone();

@@ -20,8 +20,7 @@ pub use startup::{Application, StartupError};
 /// Server rendering allocates and frees many small objects per request, from several
 /// threads at once, and some of it is freed on another thread than the one that
 /// allocated it (the SQLite writer's replies, pool connections). jemalloc handled that
-/// better than mimalloc (2026-11-22, `benches/http.rs`, then on one work-stealing
-/// runtime: UTM landings +3 to +10 %, plain landings +0 to +5 %, clicks the same), and
-/// far better than glibc's malloc. Every binary that links the server uses it.
+/// better than mimalloc, and far better than glibc's malloc (the README's "Performance"
+/// has the figures). Every binary that links the server uses it.
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

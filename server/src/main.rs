@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init_with(config.log_format);
+    telemetry::init_with(config.server.log_format);
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -41,7 +41,7 @@ async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error:
                 None => rpassword::prompt_password("Password for the new admin: ")?,
             };
             let db = startup::prepare_database(&config).await?;
-            match app::server::accounts::create_admin(&db, &config, &email, &password).await {
+            match app::server::accounts::signup::create_admin(&db, &config, &email, &password).await {
                 Ok((user, true)) => println!("Created admin {} (id {}).", user.email, user.id),
                 Ok((user, false)) => {
                     println!("{} already had an account; it is now an admin.", user.email)
@@ -94,7 +94,7 @@ async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error:
                         k.key.id, k.key.name
                     );
                 }
-                Err(e) => return Err(e.message.into()),
+                Err(e) => return Err(app::error::AppError::from(e).message.into()),
             }
         }
     }

@@ -31,7 +31,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
 
 /// On the main address: only with the token.
 pub async fn scrape_with_token(State(state): State<AppState>, req: Request) -> Response {
-    let Some(token) = state.config.metrics_token.as_deref() else {
+    let Some(token) = state.config.server.metrics_token.as_deref() else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let given = req
@@ -51,7 +51,7 @@ pub async fn scrape_with_token(State(state): State<AppState>, req: Request) -> R
 
 /// The router of the main address's `/metrics`, when `METRICS_TOKEN` is set.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    match state.config.metrics_token {
+    match state.config.server.metrics_token {
         Some(_) => Router::new().route("/metrics", get(scrape_with_token)),
         None => Router::new(),
     }

@@ -673,7 +673,7 @@ pub async fn seed_demo(db: &Database, o: &SeedOptions) -> Result<Seeded, Box<dyn
     ))
     .await?;
     bar.set_message("last touches");
-    app::server::attribution::rollup::refresh(conn, app::server::attribution::rollup::Scope::All).await?;
+    app::server::tracking::rollup::refresh(conn, app::server::tracking::rollup::Scope::All).await?;
     bar.set_message("credit by day");
     settle_credit_days(conn).await?;
     if conn.get_database_backend() == DatabaseBackend::Postgres {

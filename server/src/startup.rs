@@ -1,5 +1,5 @@
-//! Building the application: database, migrations, settings guard, sessions, router
-//! and layer order.
+//! Building the application: database, migrations, the settings guard
+//! (`app::server::meta`), sessions, router and layer order.
 
 use crate::errors::panic_response;
 use crate::middleware;
@@ -7,6 +7,7 @@ use crate::session_store::Store;
 use app::app::{App, shell};
 use app::server::config::Config;
 use app::server::db::{ConnectError, Database};
+use app::server::meta::MetaError;
 use app::server::state::AppState;
 use axum::Router;
 use axum::extract::Request;
@@ -18,7 +19,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionTrait};
+use sea_orm::DbErr;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -57,122 +58,15 @@ pub struct Application {
 
 /// Connects and brings the schema up to date.
 pub async fn prepare_database(config: &Config) -> Result<Database, StartupError> {
-    let db = Database::connect(&config.database_url, config.database_max_connections).await?;
+    let db = Database::connect(&config.database.url, config.database.max_connections).await?;
     Migrator::up(&db.write, None).await.map_err(StartupError::Migrate)?;
-    guard_settings(&db, config).await?;
+    app::server::meta::guard_settings(&db.write, config)
+        .await
+        .map_err(|e| match e {
+            MetaError::Changed(m) => StartupError::Settings(m),
+            MetaError::Db(e) => StartupError::Migrate(e),
+        })?;
     Ok(db)
-}
-
-/// Some settings shape the data (codes are keyed by `REFERRAL_CASE_SENSITIVE`): they
-/// are recorded when the database is created, and a later change is refused.
-async fn guard_settings(db: &Database, config: &Config) -> Result<(), StartupError> {
-    let wanted = if config.referral_case_sensitive {
-        "true"
-    } else {
-        "false"
-    };
-    let backend = db.write.get_database_backend();
-    let insert = Statement::from_sql_and_values(
-        backend,
-        match backend {
-            sea_orm::DatabaseBackend::Postgres => {
-                "INSERT INTO app_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
-            }
-            _ => "INSERT INTO app_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-        },
-        ["referral_case_sensitive".into(), wanted.into()],
-    );
-    db.write.execute(insert).await.map_err(StartupError::Migrate)?;
-    let row = db
-        .write
-        .query_one(Statement::from_sql_and_values(
-            backend,
-            match backend {
-                sea_orm::DatabaseBackend::Postgres => "SELECT value FROM app_meta WHERE key = $1",
-                _ => "SELECT value FROM app_meta WHERE key = ?",
-            },
-            ["referral_case_sensitive".into()],
-        ))
-        .await
-        .map_err(StartupError::Migrate)?;
-    let recorded: String = row
-        .and_then(|r| r.try_get("", "value").ok())
-        .unwrap_or_else(|| wanted.to_string());
-    if recorded != wanted {
-        return Err(StartupError::Settings(format!(
-            "REFERRAL_CASE_SENSITIVE is {wanted}, but this database was created with {recorded}; referral codes are keyed by it, \
-             so it cannot change. Set REFERRAL_CASE_SENSITIVE={recorded} or use a new database."
-        )));
-    }
-    keep_window_rollup_current(db, config).await
-}
-
-/// The conversions' rolled-up last touch depends on `ATTRIBUTION_WINDOW_DAYS`, and the
-/// credit by day on it and `ATTRIBUTION_HALF_LIFE_DAYS`: when a setting differs from
-/// the one they were computed with, recompute the last touches, and mark every day
-/// out of date (reports search those until the background task settles them).
-async fn keep_window_rollup_current(db: &Database, config: &Config) -> Result<(), StartupError> {
-    let backend = db.write.get_database_backend();
-    let recorded = |key: &'static str| async move {
-        let row = db
-            .write
-            .query_one(app::server::sql::stmt(
-                backend,
-                "SELECT value FROM app_meta WHERE key = ?",
-                [key.into()],
-            ))
-            .await?;
-        Ok::<Option<String>, sea_orm::DbErr>(row.and_then(|r| r.try_get("", "value").ok()))
-    };
-    let window = config.attribution_window_days.to_string();
-    let half_life = config.attribution_half_life_days.to_string();
-    let (old_window, old_half_life) = (
-        recorded("attribution_window_days")
-            .await
-            .map_err(StartupError::Migrate)?,
-        recorded("attribution_half_life_days")
-            .await
-            .map_err(StartupError::Migrate)?,
-    );
-    if old_window.as_deref() == Some(window.as_str()) && old_half_life.as_deref() == Some(half_life.as_str()) {
-        return Ok(());
-    }
-    let txn = db.write.begin().await.map_err(StartupError::Migrate)?;
-    for (key, value) in [
-        ("attribution_window_days", &window),
-        ("attribution_half_life_days", &half_life),
-    ] {
-        txn.execute(app::server::sql::stmt(
-            backend,
-            "DELETE FROM app_meta WHERE key = ?",
-            [key.into()],
-        ))
-        .await
-        .map_err(StartupError::Migrate)?;
-        txn.execute(app::server::sql::stmt(
-            backend,
-            "INSERT INTO app_meta (key, value) VALUES (?, ?)",
-            [key.into(), value.clone().into()],
-        ))
-        .await
-        .map_err(StartupError::Migrate)?;
-    }
-    if let Some(old) = old_window.as_ref().filter(|o| **o != window) {
-        tracing::info!(from = %old, to = %window, "ATTRIBUTION_WINDOW_DAYS changed: recomputing every conversion's last touch");
-        let n = app::server::attribution::rollup::refresh(&txn, app::server::attribution::rollup::Scope::All)
-            .await
-            .map_err(StartupError::Migrate)?;
-        tracing::info!(conversions = n, "last touches recomputed");
-    }
-    // A database from before the half-life was recorded was rolled up with the
-    // window alone; its credit by day is recomputed too.
-    if old_window.is_some() && (old_window.as_ref() != Some(&window) || old_half_life.as_ref() != Some(&half_life)) {
-        tracing::info!("the default window or half-life changed: the credit by day will be recomputed");
-        app::server::attribution::credit_days::invalidate_all(&txn)
-            .await
-            .map_err(StartupError::Migrate)?;
-    }
-    txn.commit().await.map_err(StartupError::Migrate)
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -186,7 +80,7 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .output_name(env("LEPTOS_OUTPUT_NAME", "tributary"))
         .site_root(env("LEPTOS_SITE_ROOT", "target/site"))
         .site_pkg_dir(env("LEPTOS_SITE_PKG_DIR", "pkg"))
-        .site_addr(config.site_addr)
+        .site_addr(config.server.site_addr)
         .build()
 }
 
@@ -194,13 +88,13 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let db = prepare_database(&config).await?;
         app::server::accounts::password::warm_up();
-        let listener = TcpListener::bind(config.site_addr)
+        let listener = TcpListener::bind(config.server.site_addr)
             .await
             .map_err(|source| StartupError::Bind {
-                addr: config.site_addr,
+                addr: config.server.site_addr,
                 source,
             })?;
-        let metrics_listener = match config.metrics_addr {
+        let metrics_listener = match config.server.metrics_addr {
             Some(addr) => Some(
                 TcpListener::bind(addr)
                     .await
@@ -209,7 +103,7 @@ impl Application {
             None => None,
         };
         let mut options = leptos_options(&config);
-        options.site_addr = listener.local_addr().unwrap_or(config.site_addr);
+        options.site_addr = listener.local_addr().unwrap_or(config.server.site_addr);
         let flash_key = app::server::accounts::flash_cookie::FlashKey::load_or_create(&db.write)
             .await
             .map_err(StartupError::Migrate)?;
@@ -262,17 +156,16 @@ impl Application {
     /// Serves on `SERVER_THREADS` threads. Each runs a single-threaded runtime of its
     /// own, with its own writer (`Writer::sibling`), and is handed its share of the
     /// connections (`crate::threads`): a request runs from start to end on one thread,
-    /// and a landing that waited for its commit is not woken on another core. Measured
-    /// on 2 cores against one work-stealing runtime (`benches/http.rs`, 2026-11-22):
-    /// plain landings +19-21 %, clicks +9-16 %, PostgreSQL UTM landings +12 %, SQLite
-    /// UTM landings -4 %. No request holds its thread for long: password hashing runs on
+    /// and a landing that waited for its commit is not woken on another core (faster
+    /// than one work-stealing runtime on every path but SQLite's UTM landings: the
+    /// README's "Performance" has the figures). No request holds its thread for long: password hashing runs on
     /// the blocking pool, reports aggregate in the database, exports stream.
     async fn serve(self, stopped: Option<watch::Receiver<bool>>) -> std::io::Result<()> {
         if let Some(listener) = self.metrics_listener {
             crate::metrics::serve_listener(listener, self.state.clone());
         }
         crate::metrics::spawn_upkeep(&self.state);
-        let threads = self.state.config.server_threads.max(1);
+        let threads = self.state.config.server.threads.max(1);
         let writer_connections = (app::server::writer::WRITER_CONNECTIONS / threads as u32).max(1);
         let mut ended = Vec::with_capacity(threads);
         for (i, listener) in crate::threads::dispatch(self.listener, threads)?
@@ -318,7 +211,7 @@ async fn serve_thread(
     use tower::ServiceExt;
 
     let state = state.with_writer(state.writer.sibling(state.db.clone(), writer_connections));
-    let header_timeout = state.config.header_read_timeout;
+    let header_timeout = state.config.server.header_read_timeout;
     let app = router(state, store);
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
@@ -444,10 +337,10 @@ pub fn session_layer(state: &AppState, store: Store) -> SessionManagerLayer<Stor
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.config.cookies_secure())
+        .with_secure(state.config.server.cookies_secure())
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(
-            state.config.session_days,
+            state.config.accounts.session_days,
         )))
 }
 
@@ -472,7 +365,7 @@ pub fn router(state: AppState, store: Store) -> Router {
     let options = state.leptos_options.clone();
     let routes = route_list();
     let fallback_state = state.clone();
-    let timeout = TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.config.request_timeout);
+    let timeout = TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.config.server.request_timeout);
 
     let pages = Router::new()
         .route("/r/{code}", get(crate::referral::click))

@@ -13,17 +13,17 @@ pub async fn signup(
     #[server(default)] next: Option<String>,
 ) -> Result<UserEnvelope, AppError> {
     use crate::server::{accounts, state};
-    let next = super::safe_next(next.as_deref(), "/account");
+    let next = crate::util::safe_next(next.as_deref(), "/account");
     let result = async {
         let st = state::state()?;
         let account = accounts::NewAccount::parse(&email, &password, &display_name)?;
-        accounts::reserve_signup(&st, state::client_addr())?;
+        accounts::reserve_signup(&st.limits, &st.metrics, state::client_addr())?;
         let hash = accounts::password::hash(account.password.expose().to_string())
             .await
             .map_err(crate::server::internal)?;
         let ctx = crate::server::context::RequestContext::current()?;
-        let visitor = crate::server::signup::Visitor::from_context(&ctx);
-        let created = crate::server::signup::create_account(
+        let visitor = crate::server::accounts::signup::Visitor::from_context(&ctx);
+        let created = crate::server::accounts::signup::create_account(
             &st.db,
             &st.config,
             &account,
@@ -51,15 +51,16 @@ pub async fn login(
     #[server(default)] next: Option<String>,
 ) -> Result<UserEnvelope, AppError> {
     use crate::server::{accounts, state};
-    let next = super::safe_next(next.as_deref(), "/account");
+    let next = crate::util::safe_next(next.as_deref(), "/account");
     let result = async {
         let st = state::state()?;
-        let user = accounts::authenticate(&st, &email, &password, state::client_addr()).await?;
+        let user =
+            accounts::authenticate(&st.db, &st.limits, &st.metrics, &email, &password, state::client_addr()).await?;
         accounts::session::log_in(&state::session()?, &user).await?;
         accounts::record_login(&st.db.write, user.id).await?;
         let ctx = crate::server::context::RequestContext::current()?;
-        let visitor = crate::server::signup::Visitor::from_context(&ctx);
-        let identity = crate::server::signup::join_identity_at_login(&st.db, user.id, &visitor).await?;
+        let visitor = crate::server::accounts::signup::Visitor::from_context(&ctx);
+        let identity = crate::server::accounts::signup::join_identity_at_login(&st.db, user.id, &visitor).await?;
         super::respond::identity_cookie(&st.config, identity.as_ref());
         Ok(UserEnvelope {
             user: accounts::AuthUser::from(&user).to_dto(),

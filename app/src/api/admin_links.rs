@@ -2,6 +2,7 @@
 
 use crate::dto::{AdminLinkRow, AdminResponseRow, Page};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use leptos::prelude::*;
 
 /// `GET /api/admin/links?q=&status=&page=`.
@@ -9,7 +10,7 @@ use leptos::prelude::*;
 pub async fn admin_links(
     #[server(default)] q: Option<String>,
     #[server(default)] status: Option<String>,
-    #[server(default)] page: Option<u64>,
+    #[server(default)] page: Option<PageNumber>,
 ) -> Result<Page<AdminLinkRow>, AppError> {
     use crate::server::referrals::admin;
     use crate::server::state;
@@ -21,9 +22,8 @@ pub async fn admin_links(
             status,
             ownerless: false,
             campaign_id: None,
-            page: page.unwrap_or(1),
         };
-        admin::list_links(&st.db.read, &st.config, &f).await
+        admin::list_links(&st.db.read, &st.config, &f, page.unwrap_or_default()).await
     }
     .await;
     super::respond::json(result)
@@ -39,7 +39,7 @@ pub async fn admin_responses(
     #[server(default)] to: Option<String>,
     #[server(default)] target_type: Option<String>,
     #[server(default)] target_id: Option<String>,
-    #[server(default)] page: Option<u64>,
+    #[server(default)] page: Option<PageNumber>,
 ) -> Result<Page<AdminResponseRow>, AppError> {
     use crate::server::referrals::admin;
     use crate::server::state;
@@ -54,9 +54,8 @@ pub async fn admin_responses(
             to,
             target_type,
             target_id,
-            page: page.unwrap_or(1),
         };
-        admin::list_responses(&st.db.read, &st.config, &f).await
+        admin::list_responses(&st.db.read, &st.config, &f, page.unwrap_or_default()).await
     }
     .await;
     super::respond::json(result)

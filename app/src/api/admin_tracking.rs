@@ -2,6 +2,7 @@
 
 use crate::dto::{IdentityDetail, Page, TouchpointRow};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use leptos::prelude::*;
 
 /// `GET /api/admin/touchpoints?utm_source=&utm_medium=&utm_campaign=&referrer_host=&from=&to=&page=`.
@@ -13,7 +14,7 @@ pub async fn list_touchpoints(
     #[server(default)] referrer_host: Option<String>,
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
-    #[server(default)] page: Option<u64>,
+    #[server(default)] page: Option<PageNumber>,
 ) -> Result<Page<TouchpointRow>, AppError> {
     use crate::server::{state, tracking};
     let result = async {
@@ -26,9 +27,8 @@ pub async fn list_touchpoints(
             referrer_host,
             from,
             to,
-            page,
         };
-        tracking::admin::list(&st.db, &filters, st.config.timezone).await
+        tracking::admin::list(&st.db, &filters, page.unwrap_or_default(), st.config.timezone).await
     }
     .await;
     super::respond::json(result)

@@ -2,13 +2,14 @@
 
 use crate::dto::{AdminUserRow, Done, Page};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use leptos::prelude::*;
 
 /// `GET /api/admin/users?q=&page=`.
 #[server(prefix = "/api", endpoint = "admin/users", input = server_fn::codec::GetUrl)]
 pub async fn list_users(
     #[server(default)] q: Option<String>,
-    #[server(default)] page: Option<u64>,
+    #[server(default)] page: Option<PageNumber>,
 ) -> Result<Page<AdminUserRow>, AppError> {
     use crate::server::{accounts, state};
     let result = async {
@@ -17,7 +18,7 @@ pub async fn list_users(
         Ok(accounts::list_users(
             &st.db,
             q.as_deref().unwrap_or(""),
-            page.unwrap_or(1),
+            page.unwrap_or_default(),
             st.config.timezone,
         )
         .await?)

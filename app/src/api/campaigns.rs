@@ -3,6 +3,7 @@
 
 use crate::dto::{AdminLinkRow, Assigned, CampaignDetail, CampaignDto, CampaignEnvelope, Page};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -196,7 +197,7 @@ pub async fn get_campaign(id: String) -> Result<CampaignDetail, AppError> {
 pub async fn list_referrers(
     #[server(default)] q: Option<String>,
     #[server(default)] campaign: Option<String>,
-    #[server(default)] page: Option<u64>,
+    #[server(default)] page: Option<PageNumber>,
 ) -> Result<Page<AdminLinkRow>, AppError> {
     use crate::server::referrals::admin;
     use crate::server::state;
@@ -208,9 +209,8 @@ pub async fn list_referrers(
             status: None,
             ownerless: true,
             campaign_id: campaign.as_deref().and_then(|c| c.trim().parse().ok()),
-            page: page.unwrap_or(1),
         };
-        admin::list_links(&st.db.read, &st.config, &f).await
+        admin::list_links(&st.db.read, &st.config, &f, page.unwrap_or_default()).await
     }
     .await;
     super::respond::json(result)

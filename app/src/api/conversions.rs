@@ -2,6 +2,7 @@
 
 use crate::dto::{AdminConversionRow, ApiKeyDto, ConversionDto, NewApiKey, Page};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use leptos::prelude::*;
 
 /// `GET /api/admin/conversions?event=&status=&currency=&from=&to=&user=&source=&page=`.
@@ -14,7 +15,7 @@ pub async fn admin_conversions(
     #[server(default)] to: Option<String>,
     #[server(default)] user: Option<String>,
     #[server(default)] source: Option<String>,
-    #[server(default)] page: Option<u64>,
+    #[server(default)] page: Option<PageNumber>,
 ) -> Result<Page<AdminConversionRow>, AppError> {
     use crate::server::conversions::manage;
     use crate::server::state;
@@ -29,9 +30,8 @@ pub async fn admin_conversions(
             to,
             user,
             source,
-            page: page.unwrap_or(1),
         };
-        manage::admin_list(&st.db.read, &st.config, &f).await
+        manage::admin_list(&st.db.read, &st.config, &f, page.unwrap_or_default()).await
     }
     .await;
     super::respond::json(result)
@@ -51,7 +51,7 @@ async fn change(
         .parse()
         .map_err(|_| AppError::validation("id", "That is not a conversion id."))?;
     let rows = manage::change_status(&st.db.write, &manage::Selector::Id(id), change).await?;
-    Ok(rows.iter().map(manage::to_dto).collect())
+    Ok(rows.iter().map(crate::server::conversions::to_dto).collect())
 }
 
 /// `POST /api/admin/conversions/confirm` (id).
@@ -90,7 +90,7 @@ pub async fn create_api_key(name: String) -> Result<NewApiKey, AppError> {
     let result = async {
         let me = state::require_admin()?;
         let st = state::state()?;
-        api_keys::create(&st.db.write, &name, Some(me.id)).await
+        Ok(api_keys::create(&st.db.write, &name, Some(me.id)).await?)
     }
     .await;
     if let Ok(k) = &result {
@@ -112,7 +112,7 @@ pub async fn revoke_api_key(id: String) -> Result<ApiKeyDto, AppError> {
             .trim()
             .parse()
             .map_err(|_| AppError::validation("id", "That is not a key id."))?;
-        api_keys::revoke(&st.db.write, id).await
+        Ok(api_keys::revoke(&st.db.write, id).await?)
     }
     .await;
     super::respond::form("api_keys", "/admin/api-keys", &[], result, None).await

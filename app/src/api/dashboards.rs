@@ -11,18 +11,12 @@ pub async fn get_overview(
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
 ) -> Result<Overview, AppError> {
-    use crate::server::dashboards::{overview, range::DateRange};
+    use crate::server::dashboards::overview;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
         let st = state::state()?;
-        let r = DateRange::resolve(
-            range.as_deref(),
-            from.as_deref(),
-            to.as_deref(),
-            crate::server::time::now_ms(),
-            st.config.timezone,
-        )?;
+        let r = date_range(&range, &from, &to, &st.config)?;
         Ok(overview::overview(&st.db.read, &st.config, &r).await?)
     }
     .await;
@@ -36,18 +30,12 @@ pub async fn get_leaderboard(
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
 ) -> Result<crate::dto::Leaderboard, AppError> {
-    use crate::server::dashboards::{leaderboard, range::DateRange};
+    use crate::server::dashboards::leaderboard;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
         let st = state::state()?;
-        let r = DateRange::resolve(
-            range.as_deref(),
-            from.as_deref(),
-            to.as_deref(),
-            crate::server::time::now_ms(),
-            st.config.timezone,
-        )?;
+        let r = date_range(&range, &from, &to, &st.config)?;
         Ok(leaderboard::leaderboard(&st.db.read, &st.config, &r).await?)
     }
     .await;
@@ -76,18 +64,12 @@ pub async fn get_campaigns_performance(
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
 ) -> Result<crate::dto::CampaignsPerformance, AppError> {
-    use crate::server::dashboards::{campaigns, range::DateRange};
+    use crate::server::dashboards::campaigns;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
         let st = state::state()?;
-        let r = DateRange::resolve(
-            range.as_deref(),
-            from.as_deref(),
-            to.as_deref(),
-            crate::server::time::now_ms(),
-            st.config.timezone,
-        )?;
+        let r = date_range(&range, &from, &to, &st.config)?;
         Ok(campaigns::performance(&st.db.read, &st.config, &r).await?)
     }
     .await;
@@ -102,7 +84,7 @@ pub async fn get_campaign_page(
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
 ) -> Result<crate::dto::CampaignPage, AppError> {
-    use crate::server::dashboards::{campaigns, range::DateRange};
+    use crate::server::dashboards::campaigns;
     use crate::server::state;
     let result = async {
         state::require_admin()?;
@@ -111,13 +93,7 @@ pub async fn get_campaign_page(
             .trim()
             .parse()
             .map_err(|_| AppError::not_found("No such campaign."))?;
-        let r = DateRange::resolve(
-            range.as_deref(),
-            from.as_deref(),
-            to.as_deref(),
-            crate::server::time::now_ms(),
-            st.config.timezone,
-        )?;
+        let r = date_range(&range, &from, &to, &st.config)?;
         campaigns::page(&st.db.read, &st.config, id, &r).await
     }
     .await;
@@ -147,8 +123,26 @@ pub async fn build_utm(
             ("utm_term", utm_term),
             ("utm_content", utm_content),
         ];
-        crate::server::dashboards::utm::build(&st, &destination, code.as_deref(), &tags).await
+        crate::server::dashboards::utm::build(&st.db.read, &st.config, &st.links, &destination, code.as_deref(), &tags)
+            .await
     }
     .await;
     super::respond::json(result)
+}
+
+/// The date range of a dashboard's query (`range`, `from`, `to`), as of now.
+#[cfg(feature = "ssr")]
+fn date_range(
+    range: &Option<String>,
+    from: &Option<String>,
+    to: &Option<String>,
+    config: &crate::server::config::Config,
+) -> Result<crate::server::range::DateRange, AppError> {
+    crate::server::range::DateRange::resolve(
+        range.as_deref(),
+        from.as_deref(),
+        to.as_deref(),
+        crate::server::time::now_ms(),
+        config.timezone,
+    )
 }

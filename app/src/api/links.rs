@@ -3,6 +3,7 @@
 
 use crate::dto::{LinkCard, LinkEnvelope, LinksEnvelope, Page, ResponseDto};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use leptos::prelude::*;
 
 /// `POST /api/links/create` (label, destination, code?, target_type?, target_id?, expires_at?).
@@ -35,12 +36,8 @@ pub async fn create_link(
         };
         let valid = input.validate(Some(me.id), &st.config)?;
         let (link, _created) = links::create(&st.db.write, &st.config, &valid).await?;
-        let counts = links::counts_with_conversions(&st.db.read, &st.config, &[link.id])
-            .await?
-            .remove(&link.id)
-            .unwrap_or_default();
         Ok(LinkEnvelope {
-            link: links::to_dto(&st.config, &link, counts),
+            link: links::dto_with_counts(&st.db.read, &st.config, &link).await?,
         })
     }
     .await;
@@ -78,12 +75,8 @@ pub async fn update_link(
             expires_at.as_deref(),
         )
         .await?;
-        let counts = links::counts_with_conversions(&st.db.read, &st.config, &[link.id])
-            .await?
-            .remove(&link.id)
-            .unwrap_or_default();
         Ok(LinkEnvelope {
-            link: links::to_dto(&st.config, &link, counts),
+            link: links::dto_with_counts(&st.db.read, &st.config, &link).await?,
         })
     }
     .await;
@@ -107,12 +100,8 @@ pub async fn deactivate_link(code: String) -> Result<LinkEnvelope, AppError> {
         let st = state::state()?;
         let link = links::owned(&st.db.read, &st.config, me.id, &code).await?;
         let link = links::deactivate(&st.db.write, &st.links, link).await?;
-        let counts = links::counts_with_conversions(&st.db.read, &st.config, &[link.id])
-            .await?
-            .remove(&link.id)
-            .unwrap_or_default();
         Ok(LinkEnvelope {
-            link: links::to_dto(&st.config, &link, counts),
+            link: links::dto_with_counts(&st.db.read, &st.config, &link).await?,
         })
     }
     .await;
@@ -139,7 +128,7 @@ pub async fn my_links() -> Result<LinksEnvelope, AppError> {
 /// The "My links" page: each link with its QR code.
 #[server(prefix = "/api", endpoint = "links/cards", input = server_fn::codec::GetUrl)]
 pub async fn link_cards() -> Result<Vec<LinkCard>, AppError> {
-    use crate::server::referrals::{links, responses};
+    use crate::server::referrals::links;
     use crate::server::state;
     let result = async {
         let me = state::require_user()?;
@@ -148,16 +137,7 @@ pub async fn link_cards() -> Result<Vec<LinkCard>, AppError> {
         let rows = links::mine(&st.db.read, &st.config, me.id).await?;
         Ok(rows
             .into_iter()
-            .map(|(model, dto)| LinkCard {
-                qr_svg: links::qr_svg(&dto.url),
-                expired: model.expires_at.is_some_and(|e| e <= now),
-                action_labels: dto
-                    .responses
-                    .keys()
-                    .map(|a| (a.clone(), responses::action_label(&st.config, a)))
-                    .collect(),
-                link: dto,
-            })
+            .map(|(model, dto)| links::card(&st.config, &model, dto, now))
             .collect())
     }
     .await;
@@ -168,7 +148,7 @@ pub async fn link_cards() -> Result<Vec<LinkCard>, AppError> {
 #[server(prefix = "/api", endpoint = "links/responses", input = server_fn::codec::GetUrl)]
 pub async fn link_responses(
     code: String,
-    #[server(default)] page: Option<u64>,
+    #[server(default)] page: Option<PageNumber>,
 ) -> Result<(LinkCard, Page<ResponseDto>), AppError> {
     use crate::server::referrals::{links, responses};
     use crate::server::state;
@@ -176,23 +156,9 @@ pub async fn link_responses(
         let me = state::require_user()?;
         let st = state::state()?;
         let link = links::owned(&st.db.read, &st.config, me.id, &code).await?;
-        let counts = links::counts_with_conversions(&st.db.read, &st.config, &[link.id])
-            .await?
-            .remove(&link.id)
-            .unwrap_or_default();
-        let dto = links::to_dto(&st.config, &link, counts);
-        let page = responses::of_link(&st.db.read, &st.config, link.id, page.unwrap_or(1)).await?;
-        let card = LinkCard {
-            qr_svg: links::qr_svg(&dto.url),
-            expired: link.expires_at.is_some_and(|e| e <= crate::server::time::now_ms()),
-            action_labels: dto
-                .responses
-                .keys()
-                .map(|a| (a.clone(), responses::action_label(&st.config, a)))
-                .collect(),
-            link: dto,
-        };
-        Ok((card, page))
+        let dto = links::dto_with_counts(&st.db.read, &st.config, &link).await?;
+        let page = responses::of_link(&st.db.read, &st.config, link.id, page.unwrap_or_default()).await?;
+        Ok((links::card(&st.config, &link, dto, crate::server::time::now_ms()), page))
     }
     .await;
     super::respond::json(result)

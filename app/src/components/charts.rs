@@ -3,14 +3,8 @@
 //! JavaScript); after hydration a styled tooltip follows the pointer. Series differ by
 //! dash pattern and marker shape as well as colour, so they survive greyscale printing.
 
+pub use crate::dto::Series;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Series {
-    pub name: String,
-    pub values: Vec<f64>,
-}
 
 /// Colours, dash patterns and markers by series position.
 const COLOURS: [&str; 4] = ["#0b5cad", "#c2410c", "#15803d", "#6b21a8"];

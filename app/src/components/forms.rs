@@ -1,9 +1,19 @@
-//! Form fields that show their own error, and the error of a whole form.
+//! Form fields that show their own error, the error of a whole form, and the one-time
+//! message a plain form post leaves for the page it goes back to.
 
+use crate::api::accounts::take_flash;
 use crate::dto::FormFlash;
 use crate::error::AppError;
 use leptos::html::Input;
 use leptos::prelude::*;
+
+/// The one-time message a plain form post left for `form`.
+pub fn flash_resource(form: &'static str) -> Resource<Option<FormFlash>> {
+    Resource::new_blocking(
+        || (),
+        move |_| async move { take_flash(form.to_string()).await.ok().flatten() },
+    )
+}
 
 /// The error to show for a form: the last JavaScript submission's, or else the one
 /// kept in the session by the last plain form post (`flash`).

@@ -1,4 +1,4 @@
-use crate::app::{AuthActions, use_current_user};
+use crate::components::session::{AuthActions, use_current_user};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;

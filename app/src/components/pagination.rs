@@ -1,10 +1,11 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// "Page 2 of 7" with previous/next links that keep the other query parameters.
+/// "Page 2 of 7" with previous/next links that keep the other query parameters. From
+/// a page past the end, "Previous" goes to the last page.
 #[component]
 pub fn Pagination(page: u64, pages: u64, total: u64, #[prop(into)] href: Callback<u64, String>) -> impl IntoView {
-    let prev = (page > 1).then(|| href.run(page - 1));
+    let prev = (page > 1).then(|| href.run(page.min(pages + 1) - 1));
     let next = (page < pages).then(|| href.run(page + 1));
     view! {
         <nav class="pagination" aria-label="Pagination">

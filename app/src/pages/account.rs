@@ -1,10 +1,9 @@
 //! The account page: display name and password.
 
 use crate::api::accounts::UpdateProfile;
-use crate::app::{AuthActions, use_current_user};
-use crate::components::forms::{Field, FormAlert, clear_on_error, field_error, form_error};
+use crate::components::forms::{Field, FormAlert, clear_on_error, field_error, flash_resource, form_error};
+use crate::components::session::{AuthActions, use_current_user};
 use crate::dto::FormFlash;
-use crate::pages::auth::flash_resource;
 use crate::pages::errors::LoginRequired;
 use leptos::form::ActionForm;
 use leptos::html::Input;

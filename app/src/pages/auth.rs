@@ -1,8 +1,7 @@
 //! The sign-up and log-in pages.
 
-use crate::api::accounts::take_flash;
-use crate::app::AuthActions;
-use crate::components::forms::{Field, FormAlert, clear_on_error, field_error, form_error};
+use crate::components::forms::{Field, FormAlert, clear_on_error, field_error, flash_resource, form_error};
+use crate::components::session::AuthActions;
 use crate::dto::FormFlash;
 use leptos::form::ActionForm;
 use leptos::html::Input;
@@ -11,17 +10,9 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-/// The one-time message a plain form post left for `form`.
-pub fn flash_resource(form: &'static str) -> Resource<Option<FormFlash>> {
-    Resource::new_blocking(
-        || (),
-        move |_| async move { take_flash(form.to_string()).await.ok().flatten() },
-    )
-}
-
 fn next_param() -> Memo<Option<String>> {
     let query = use_query_map();
-    Memo::new(move |_| query.read().get("next").filter(|n| crate::api::is_local_path(n)))
+    Memo::new(move |_| query.read().get("next").filter(|n| crate::util::is_local_path(n)))
 }
 
 #[component]

@@ -1,4 +1,4 @@
-use crate::app::use_current_user;
+use crate::components::session::use_current_user;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

@@ -1,10 +1,9 @@
 //! "My links" (`/links`) and one link's responses (`/links/:code`).
 
 use crate::api::links::{CreateLink, DeactivateLink, UpdateLink, link_cards, link_responses};
-use crate::components::forms::{Field, FormAlert, field_error, form_error};
+use crate::components::forms::{Field, FormAlert, field_error, flash_resource, form_error};
 use crate::components::pagination::Pagination;
 use crate::dto::{FormFlash, LinkCard};
-use crate::pages::auth::flash_resource;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -198,7 +197,9 @@ pub fn LinkDetailPage() -> impl IntoView {
         move || {
             (
                 params.read().get("code").unwrap_or_default(),
-                query.read().get("page").and_then(|p| p.parse::<u64>().ok()),
+                Some(crate::paging::PageNumber::from_query(
+                    query.read().get("page").as_deref(),
+                )),
                 update.version().get(),
                 deactivate.version().get(),
             )

@@ -11,6 +11,29 @@ use rand::Rng;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryOrder};
 use sha2::{Digest, Sha256};
 
+#[derive(Debug, thiserror::Error)]
+pub enum ApiKeyError {
+    #[error("invalid name")]
+    InvalidName,
+    #[error("no such API key")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl From<ApiKeyError> for AppError {
+    fn from(e: ApiKeyError) -> Self {
+        match e {
+            ApiKeyError::InvalidName => AppError::validation(
+                "name",
+                "Give the key a name of 1 to 100 characters, like \"Shop backend\".",
+            ),
+            ApiKeyError::NotFound => AppError::not_found("No such API key."),
+            ApiKeyError::Db(e) => crate::server::internal(e),
+        }
+    }
+}
+
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const SECRET_LEN: usize = 40;
 
@@ -30,13 +53,10 @@ pub fn to_dto(k: &api_keys::Model) -> ApiKeyDto {
 }
 
 /// Makes a key: `tb_` and 40 random characters (about 206 bits).
-pub async fn create(db: &impl ConnectionTrait, name: &str, created_by: Option<i64>) -> Result<NewApiKey, AppError> {
+pub async fn create(db: &impl ConnectionTrait, name: &str, created_by: Option<i64>) -> Result<NewApiKey, ApiKeyError> {
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::validation(
-            "name",
-            "Give the key a name of 1 to 100 characters, like \"Shop backend\".",
-        ));
+        return Err(ApiKeyError::InvalidName);
     }
     let mut rng = rand::rngs::OsRng;
     let body: String = (0..SECRET_LEN)
@@ -78,7 +98,7 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ApiKeyDto>, DbErr> {
         .collect())
 }
 
-pub async fn revoke(db: &impl ConnectionTrait, id: i64) -> Result<ApiKeyDto, AppError> {
+pub async fn revoke(db: &impl ConnectionTrait, id: i64) -> Result<ApiKeyDto, ApiKeyError> {
     let b = db.get_database_backend();
     let row = db
         .query_one(stmt(
@@ -87,7 +107,7 @@ pub async fn revoke(db: &impl ConnectionTrait, id: i64) -> Result<ApiKeyDto, App
             [now_ms().into(), id.into()],
         ))
         .await?
-        .ok_or_else(|| AppError::not_found("No such API key."))?;
+        .ok_or(ApiKeyError::NotFound)?;
     let key = api_keys::Model::from_query_result(&row, "")?;
     tracing::info!(key = key.id, "API key revoked");
     Ok(to_dto(&key))

@@ -3,6 +3,8 @@
 //! `"99.99"` in EUR is stored as 9999; JPY has no minor unit, KWD has three. Parsing
 //! never goes through floating point, so sums are exact on SQLite and PostgreSQL.
 
+use std::collections::BTreeMap;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Currency {
     code: &'static str,
@@ -103,6 +105,13 @@ pub fn format_minor_units(minor: i64, exponent: u32) -> String {
 /// decimals, rounding half away from zero.
 pub fn format_weighted_minor(minor: f64, exponent: u32) -> String {
     format_minor_units(minor.round() as i64, exponent)
+}
+
+/// Sums of minor units per currency, each formatted with its currency's decimals.
+pub fn format_values<'a>(sums: impl IntoIterator<Item = (&'a String, &'a i64)>) -> BTreeMap<String, String> {
+    sums.into_iter()
+        .map(|(c, m)| (c.clone(), format_minor_units(*m, exponent_of(c))))
+        .collect()
 }
 
 /// The exponent for a stored currency code (stored codes were validated on the way in).

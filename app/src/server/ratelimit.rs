@@ -3,8 +3,39 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The per-instance rate limits. Log-in attempts are counted before the password is
+/// checked (see `accounts::authenticate`): per (account, client address), which locks
+/// that address out of that account; per address; and per account from every address
+/// together, a much higher ceiling.
+pub struct Limits {
+    pub login_account_address: RateLimiter<(String, IpAddr)>,
+    pub login_ip: RateLimiter<IpAddr>,
+    pub login_account_total: RateLimiter<String>,
+    /// Sign-ups per client address per hour.
+    pub signups: RateLimiter<IpAddr>,
+    /// New referrer codes per client address per minute.
+    pub referrer_codes: RateLimiter<IpAddr>,
+    /// REST API requests per key per minute.
+    pub api_per_key: RateLimiter<i64>,
+}
+
+impl Limits {
+    pub fn new(config: &crate::server::config::Config) -> Self {
+        let window = Duration::from_secs(config.accounts.login_window_secs);
+        Limits {
+            login_account_address: RateLimiter::new(config.accounts.login_max_failures_per_account, window),
+            login_ip: RateLimiter::new(config.accounts.login_max_failures_per_ip, window),
+            login_account_total: RateLimiter::new(config.accounts.login_max_failures_per_account_total, window),
+            signups: RateLimiter::new(config.accounts.signup_max_per_hour_per_ip, Duration::from_secs(3600)),
+            referrer_codes: RateLimiter::new(config.referrals.auto_create_per_minute, Duration::from_secs(60)),
+            api_per_key: RateLimiter::new(config.api.rate_limit_per_minute, Duration::from_secs(60)),
+        }
+    }
+}
 
 pub struct RateLimiter<K> {
     max: u32,

@@ -2,7 +2,9 @@
 //! PostgreSQL. Used where sea-orm's builders would hide what the query does (the hot
 //! paths, merges and reports). Our SQL never has a `?` inside a string literal.
 
-use sea_orm::{DatabaseBackend, Statement, Value};
+use crate::dto::Page;
+use crate::paging::PageNumber;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, Statement, Value};
 
 pub fn stmt(backend: DatabaseBackend, sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(backend, placeholders(backend, sql), values)
@@ -99,4 +101,97 @@ pub fn contains_pattern(s: &str) -> String {
     }
     out.push('%');
     out
+}
+
+/// A list: `[WITH ..] SELECT {columns} {from}{filter} ORDER BY {order}`. An admin page
+/// reads a page of it ([`paged`]) and its CSV export every row ([`Listing::all`]),
+/// with the same filters and order.
+pub struct Listing {
+    /// A `WITH` part (or nothing), whose values come before the filter's.
+    pub with: String,
+    pub with_values: Vec<Value>,
+    pub columns: String,
+    /// `FROM` and its joins.
+    pub from: String,
+    pub filter: Where,
+    pub order: String,
+}
+
+impl Listing {
+    pub fn new(columns: &str, from: &str, filter: Where, order: &str) -> Self {
+        Listing {
+            with: String::new(),
+            with_values: Vec::new(),
+            columns: columns.to_string(),
+            from: from.to_string(),
+            filter,
+            order: order.to_string(),
+        }
+    }
+
+    /// The same list, reading other columns (an export reads more than its page).
+    pub fn columns(mut self, columns: &str) -> Self {
+        self.columns = columns.to_string();
+        self
+    }
+
+    fn values(&self) -> Vec<Value> {
+        self.with_values.iter().chain(&self.filter.values).cloned().collect()
+    }
+
+    fn select(&self, tail: &str) -> String {
+        let sql = format!(
+            "{} SELECT {} {}{} ORDER BY {}{tail}",
+            self.with,
+            self.columns,
+            self.from,
+            self.filter.sql(),
+            self.order
+        );
+        sql.trim_start().to_string()
+    }
+
+    /// Every row, in order: for an export's stream.
+    pub fn all(&self, backend: DatabaseBackend) -> Statement {
+        stmt(backend, &self.select(""), self.values())
+    }
+}
+
+/// One page of `listing`, and how many rows all its pages hold: a count, then the
+/// page's rows (none is read for a page past the end).
+pub async fn paged(
+    db: &impl ConnectionTrait,
+    listing: &Listing,
+    page: PageNumber,
+    per_page: u64,
+) -> Result<Page<QueryResult>, DbErr> {
+    let b = db.get_database_backend();
+    let count = format!(
+        "{} SELECT COUNT(*) AS n {}{}",
+        listing.with,
+        listing.from,
+        listing.filter.sql()
+    );
+    let total: i64 = db
+        .query_one(stmt(b, count.trim_start(), listing.values()))
+        .await?
+        .map(|r| r.try_get("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    let total = total.max(0) as u64;
+    let offset = page.offset(per_page);
+    let items = if offset >= total {
+        Vec::new()
+    } else {
+        let mut values = listing.values();
+        values.extend([(per_page as i64).into(), (offset as i64).into()]);
+        db.query_all(stmt(b, &listing.select(" LIMIT ? OFFSET ?"), values))
+            .await?
+    };
+    Ok(Page {
+        items,
+        page: page.get(),
+        per_page,
+        total,
+    })
 }

@@ -8,7 +8,7 @@ use crate::server::config::Config;
 use crate::server::db::Database;
 use crate::server::metrics::Metrics;
 use crate::server::net::ClientAddr;
-use crate::server::ratelimit::RateLimiter;
+use crate::server::ratelimit::Limits;
 use crate::server::referrals::cache::LinkCache;
 use crate::server::tracking::bots::BotFilter;
 use crate::server::writer::Writer;
@@ -18,7 +18,6 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tower_sessions::Session;
 
 /// Cloned by every extractor and middleware of every request, so it is one `Arc`.
@@ -51,47 +50,19 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The per-instance rate limits. Log-in attempts are counted before the password is
-/// checked (see `accounts::authenticate`): per (account, client address), which locks
-/// that address out of that account; per address; and per account from every address
-/// together, a much higher ceiling.
-pub struct Limits {
-    pub login_account_address: RateLimiter<(String, IpAddr)>,
-    pub login_ip: RateLimiter<IpAddr>,
-    pub login_account_total: RateLimiter<String>,
-    /// Sign-ups per client address per hour.
-    pub signups: RateLimiter<IpAddr>,
-    /// New referrer codes per client address per minute.
-    pub referrer_codes: RateLimiter<IpAddr>,
-    /// REST API requests per key per minute.
-    pub api_per_key: RateLimiter<i64>,
-}
-
-impl Limits {
-    pub fn new(config: &Config) -> Self {
-        let window = Duration::from_secs(config.login_window_secs);
-        Limits {
-            login_account_address: RateLimiter::new(config.login_max_failures_per_account, window),
-            login_ip: RateLimiter::new(config.login_max_failures_per_ip, window),
-            login_account_total: RateLimiter::new(config.login_max_failures_per_account_total, window),
-            signups: RateLimiter::new(config.signup_max_per_hour_per_ip, Duration::from_secs(3600)),
-            referrer_codes: RateLimiter::new(config.referral_auto_create_per_minute, Duration::from_secs(60)),
-            api_per_key: RateLimiter::new(config.api_rate_limit_per_minute, Duration::from_secs(60)),
-        }
-    }
-}
-
 impl AppState {
     pub fn new(db: Database, config: Config, leptos_options: LeptosOptions, flash_key: FlashKey) -> Self {
         let limits = Arc::new(Limits::new(&config));
-        let metrics = Arc::new(if config.metrics_addr.is_some() || config.metrics_token.is_some() {
-            Metrics::enabled()
-        } else {
-            Metrics::disabled()
-        });
+        let metrics = Arc::new(
+            if config.server.metrics_addr.is_some() || config.server.metrics_token.is_some() {
+                Metrics::enabled()
+            } else {
+                Metrics::disabled()
+            },
+        );
         let writer = Writer::start(db.clone(), metrics.clone());
-        let bots = Arc::new(BotFilter::new(&config.extra_bot_patterns));
-        let links = Arc::new(LinkCache::new(config.referral_case_sensitive));
+        let bots = Arc::new(BotFilter::new(&config.tracking.extra_bot_patterns));
+        let links = Arc::new(LinkCache::new(config.referrals.case_sensitive));
         AppState(Arc::new(Shared {
             db,
             config: Arc::new(config),
@@ -118,6 +89,27 @@ impl AppState {
             metrics: self.metrics.clone(),
             flash_key: self.flash_key.clone(),
         }))
+    }
+}
+
+impl crate::server::context::RequestContext {
+    /// The context of the current server function's request.
+    pub fn current() -> Result<Self, AppError> {
+        Ok(Self::from_parts(&parts()?, &state()?.config))
+    }
+}
+
+impl AppState {
+    /// What the landing pipeline records with: this thread's writer among the rest.
+    pub fn recorder(&self) -> crate::server::tracking::landing::Recorder<'_> {
+        crate::server::tracking::landing::Recorder {
+            db: &self.db,
+            writer: &self.writer,
+            links: &self.links,
+            referrer_codes: &self.limits.referrer_codes,
+            metrics: &self.metrics,
+            config: &self.config,
+        }
     }
 }
 

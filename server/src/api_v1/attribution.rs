@@ -4,7 +4,7 @@ use super::ApiResult;
 use super::extract::{ApiQuery, ErrorBody};
 use app::dto::{Explanation, Report};
 use app::error::AppError;
-use app::server::attribution::{ConversionFilter, GroupBy, Settings, engine, explain};
+use app::server::attribution::{ConversionFilter, GroupBy, Settings, explain, reports};
 use app::server::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -75,7 +75,7 @@ pub async fn report(State(state): State<AppState>, ApiQuery(q): ApiQuery<ReportQ
         q.event.as_deref(),
         q.valid.as_deref(),
     )?;
-    Ok(Json(engine::report(&state.db.read, &settings, &filter, group).await?))
+    Ok(Json(reports::report(&state.db.read, &settings, &filter, group).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

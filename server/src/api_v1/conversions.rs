@@ -122,7 +122,7 @@ pub async fn create(
     Ok((
         status,
         Json(ConversionEnvelope {
-            conversion: manage::to_dto(&recorded.conversion),
+            conversion: app::server::conversions::to_dto(&recorded.conversion),
         }),
     ))
 }
@@ -140,7 +140,8 @@ pub struct ListQuery {
     pub valid: Option<bool>,
     pub user_id: Option<String>,
     /// Default 50, at most 500.
-    pub limit: Option<u64>,
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
     pub cursor: Option<String>,
     /// first_touch, last_touch (default), linear, time_decay or position_based.
     pub model: Option<String>,
@@ -230,7 +231,7 @@ pub async fn list(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListQuery
         items: rows
             .iter()
             .map(|c| app::dto::AttributedConversion {
-                conversion: manage::to_dto(c),
+                conversion: app::server::conversions::to_dto(c),
                 attribution: app::dto::Attribution {
                     credits: credits.remove(&c.id).unwrap_or_default(),
                     metadata: metadata.clone(),
@@ -290,7 +291,7 @@ async fn change(state: &AppState, r: &StatusRequest, c: StatusChange) -> ApiResu
     let rows = manage::change_status(&state.db.write, &selector(r)?, c).await?;
     Ok(Json(ChangedConversions {
         updated: rows.len(),
-        items: rows.iter().map(manage::to_dto).collect(),
+        items: rows.iter().map(app::server::conversions::to_dto).collect(),
     }))
 }
 

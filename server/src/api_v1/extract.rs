@@ -82,10 +82,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        if !crate::middleware::forms::form_is_text(q.as_bytes()) {
-            return Err(ApiError(AppError::bad_request(
-                "The query string is not text: send UTF-8, without NUL characters.",
-            )));
+        if let Some(err) = crate::middleware::forms::not_text(q.as_bytes()) {
+            return Err(ApiError(err));
         }
         serde_urlencoded::from_str(q).map(ApiQuery).map_err(|e| {
             let clean = e.to_string().replace('`', "'");

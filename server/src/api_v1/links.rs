@@ -77,15 +77,11 @@ pub async fn create(
     };
     let valid = input.validate(Some(owner), &state.config)?;
     let (link, created) = links::create(&state.db.write, &state.config, &valid).await?;
-    let counts = links::counts_with_conversions(&state.db.read, &state.config, &[link.id])
-        .await?
-        .remove(&link.id)
-        .unwrap_or_default();
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
         status,
         Json(LinkEnvelope {
-            link: links::to_dto(&state.config, &link, counts),
+            link: links::dto_with_counts(&state.db.read, &state.config, &link).await?,
         }),
     ))
 }

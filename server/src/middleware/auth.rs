@@ -45,8 +45,10 @@ pub async fn current_user(State(state): State<AppState>, mut req: Request, next:
         .iter()
         .any(|v| v.as_bytes().starts_with(flash_cookie::COOKIE.as_bytes()));
     if flashes.clear_cookie() && !sets_new {
-        res.headers_mut()
-            .append(http::header::SET_COOKIE, flash_cookie::clear_cookie(&state.config));
+        res.headers_mut().append(
+            http::header::SET_COOKIE,
+            flash_cookie::clear_cookie(&state.config.server),
+        );
     }
     res
 }

@@ -18,7 +18,7 @@ pub async fn client_addr(State(state): State<AppState>, mut req: Request, next: 
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok());
-    let ip = client_ip(peer, forwarded, &state.config.trusted_proxies);
+    let ip = client_ip(peer, forwarded, &state.config.server.trusted_proxies);
     req.extensions_mut().insert(ClientAddr(ip));
     next.run(req).await
 }

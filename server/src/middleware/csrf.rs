@@ -25,7 +25,7 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
         .map(|v| v.to_str().unwrap_or("null").to_string());
     if let Some(claimed) = claimed {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        if !same_site(&claimed, host, &state.config.base_url) {
+        if !same_site(&claimed, host, &state.config.server.base_url) {
             tracing::warn!(origin = %claimed, path = %req.uri().path(), "refused a cross-site request");
             let mut err = AppError::forbidden();
             err.message = "This request came from another site and was refused.".into();

@@ -7,7 +7,8 @@
 use crate::errors::error_response;
 use app::error::AppError;
 use app::server::state::AppState;
-use app::server::tracking::capture::looks_at;
+use app::server::tracking::landing::is_page_view;
+use app::server::tracking::params::percent_decode;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -27,25 +28,27 @@ pub fn is_server_fn(path: &str) -> bool {
     path.starts_with("/api/") && !path.starts_with("/api/v1/") && path != "/api/v1"
 }
 
-pub async fn check_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    // No address carries a NUL for a good reason, and a page's filters (the admin
-    // pages') would take it to the database. Leptos' router decodes a page's query
-    // twice, so `%2500` is a NUL too. Landings are let through: visitors arrive with
-    // any junk, and the capture layer cleans what it keeps. (Two substring searches:
-    // cheap, also on the landing path.)
-    if req
-        .uri()
-        .query()
-        .is_some_and(|q| q.contains("%00") || q.contains("%2500"))
-        && !looks_at(req.method(), req.uri().path(), &state.config)
-    {
-        return error_response(&req, not_text());
-    }
+pub async fn check_body(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if !is_server_fn(req.uri().path()) {
+        // A page: no address carries a NUL for a good reason, and a page's filters (the
+        // admin pages') would take it to the database. Leptos' router decodes a page's
+        // query twice, so `%2500` is a NUL too. The page still renders (its own checks
+        // say what is wrong with a value), with each NUL made U+FFFD. Landings are let
+        // through: visitors arrive with any junk, and the capture layer cleans what it
+        // keeps. (Two substring searches: cheap, also on the landing path.)
+        if req
+            .uri()
+            .query()
+            .is_some_and(|q| q.contains("%00") || q.contains("%2500"))
+            && !is_page_view(req.method(), req.uri().path(), &state.config)
+            && let Some(uri) = without_nul(req.uri())
+        {
+            *req.uri_mut() = uri;
+        }
         return next.run(req).await;
     }
-    if req.uri().query().is_some_and(|q| !form_is_text(q.as_bytes())) {
-        return error_response(&req, not_text());
+    if let Some(err) = req.uri().query().and_then(|q| not_text(q.as_bytes())) {
+        return error_response(&req, err);
     }
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
@@ -87,27 +90,64 @@ pub async fn check_body(State(state): State<AppState>, req: Request, next: Next)
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if is_form && !form_is_text(&bytes) {
-        return error_response(&Request::from_parts(parts, Body::empty()), not_text());
+    if is_form && let Some(err) = not_text(&bytes) {
+        return error_response(&Request::from_parts(parts, Body::empty()), err);
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
-fn not_text() -> AppError {
-    AppError::bad_request("The form is not text: send UTF-8, without NUL characters.")
+/// Why a form body (or query string) is refused, if it is: each of its names and
+/// values must be UTF-8 without NUL, as sent and once decoded. The error names the
+/// field whose value is not (a 422 on `page`, say), or the whole form when a name is
+/// not.
+pub fn not_text(body: &[u8]) -> Option<AppError> {
+    let is_text = |part: &[u8]| {
+        let decoded = percent_decode(part);
+        std::str::from_utf8(part).is_ok() && !decoded.contains(&0) && std::str::from_utf8(&decoded).is_ok()
+    };
+    let (name, _) = body
+        .split(|b| *b == b'&')
+        .map(|pair| match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        })
+        .find(|(name, value)| !is_text(name) || !is_text(value))?;
+    let field = is_text(name)
+        .then(|| String::from_utf8(percent_decode(name)).unwrap_or_default())
+        .filter(|f| {
+            (1..=64).contains(&f.len())
+                && f.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'[' | b']'))
+        });
+    Some(match field {
+        Some(f) => AppError::validation(&f, format!("{f} is not text: send UTF-8, without NUL characters.")),
+        None => AppError::bad_request("The form is not text: send UTF-8, without NUL characters."),
+    })
 }
 
-/// Whether a form body (or query string), and each of its names and values once
-/// decoded, is UTF-8 without NUL.
-pub fn form_is_text(body: &[u8]) -> bool {
-    std::str::from_utf8(body).is_ok()
-        && body
-            .split(|b| *b == b'&')
-            .flat_map(|pair| pair.split(|b| *b == b'='))
-            .all(|part| {
-                let decoded = app::server::tracking::params::percent_decode(part);
-                !decoded.contains(&0) && std::str::from_utf8(&decoded).is_ok()
-            })
+/// `uri` with every NUL of its query (sent as `%00`, or as `%2500`, which the page's
+/// router decodes twice) made U+FFFD; `None` when it cannot be rebuilt.
+fn without_nul(uri: &http::Uri) -> Option<http::Uri> {
+    let query = uri.query()?;
+    let cleaned: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            pair.split('=')
+                .map(|part| {
+                    let decoded = percent_decode(part.as_bytes());
+                    if !decoded.contains(&0) && !decoded.windows(3).any(|w| w == b"%00") {
+                        return part.to_string();
+                    }
+                    let text = String::from_utf8_lossy(&decoded)
+                        .replace('\0', "\u{fffd}")
+                        .replace("%00", "\u{fffd}");
+                    app::util::urlencode(&text)
+                })
+                .collect::<Vec<_>>()
+                .join("=")
+        })
+        .collect();
+    format!("{}?{}", uri.path(), cleaned.join("&")).parse().ok()
 }
 
 #[cfg(test)]
@@ -116,6 +156,7 @@ mod tests {
 
     #[test]
     fn forms_must_be_utf8_without_nul_before_and_after_decoding() {
+        let form_is_text = |body: &[u8]| not_text(body).is_none();
         assert!(form_is_text(b"email=a%40b.example&password=caf%C3%A9"));
         assert!(form_is_text("name=café".as_bytes()));
         assert!(!form_is_text(b"email=\xff"));
@@ -123,6 +164,23 @@ mod tests {
         assert!(!form_is_text(b"%C3=x"));
         assert!(!form_is_text(b"code=a%00b"));
         assert!(!form_is_text(b"code=a\0b"));
+    }
+
+    #[test]
+    fn the_refusal_names_the_field_that_is_not_text() {
+        let err = not_text(b"q=x&page=%00").unwrap();
+        assert_eq!(err.field.as_deref(), Some("page"));
+        assert!(err.message.contains("page"), "{}", err.message);
+        assert_eq!(not_text(b"%C3=x").unwrap().field, None);
+        assert_eq!(not_text(b"a%00b=x").unwrap().field, None);
+    }
+
+    #[test]
+    fn a_pages_nul_becomes_a_replacement_character() {
+        let uri: http::Uri = "/admin/users?page=%00&q=a%2500b&x=%FF".parse().unwrap();
+        let cleaned = without_nul(&uri).unwrap();
+        assert_eq!(cleaned.path(), "/admin/users");
+        assert_eq!(cleaned.query(), Some("page=%EF%BF%BD&q=a%EF%BF%BDb&x=%FF"));
     }
 
     #[test]

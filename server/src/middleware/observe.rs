@@ -4,7 +4,7 @@
 //! probes and static files are logged at `debug`.
 
 use app::server::state::AppState;
-use app::server::tracking::capture::looks_at;
+use app::server::tracking::landing::is_page_view;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -29,7 +29,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path();
-    let hot = path.starts_with("/r/") || looks_at(&method, path, &state.config);
+    let hot = path.starts_with("/r/") || is_page_view(&method, path, &state.config);
     // The path (never the query string, which may carry personal data), for the log.
     let logged: Option<String> = (!hot).then(|| path.chars().take(200).collect());
     let res = next.run(req).await;

@@ -300,8 +300,8 @@ db_test!(a_deactivated_user_cannot_log_in, |app| {
 db_test!(
     login_failures_are_rate_limited_per_account_and_per_address,
     config = |c| {
-        c.login_max_failures_per_account = 3;
-        c.login_max_failures_per_ip = 5;
+        c.accounts.login_max_failures_per_account = 3;
+        c.accounts.login_max_failures_per_ip = 5;
     },
     |app| {
         app.browser().signup("rl@example.com", PASSWORD, "RL").await;

@@ -3,7 +3,7 @@
 
 use crate::db_test;
 use crate::helpers::*;
-use app::server::attribution::{ConversionFilter, GroupBy, Model, Settings, engine, explain};
+use app::server::attribution::{ConversionFilter, GroupBy, Model, Settings, engine, explain, reports};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
@@ -98,7 +98,7 @@ impl Fixture<'_> {
             valid_only: true,
             ..Default::default()
         };
-        engine::report(&self.app.state.db.read, s, &f, group)
+        reports::report(&self.app.state.db.read, s, &f, group)
             .await
             .unwrap()
             .items
@@ -158,7 +158,7 @@ db_test!(a_conversion_with_only_old_touches_has_empty_attribution, |app| {
     f.conversion(None, T, Some(700)).await; // unattributed
     let s = f.settings("last_touch", None, None);
     assert!(f.credits(&s, conv).await.is_empty());
-    let report = engine::report(
+    let report = reports::report(
         &app.state.db.read,
         &s,
         &ConversionFilter {
@@ -299,7 +299,7 @@ db_test!(
             let total: f64 = got.iter().map(|c| c.1).sum();
             assert!(close(total, 1.0), "{model}: weights sum to 1");
             // The report's value follows the weights: 100.00 EUR split the same way.
-            let report = engine::report(
+            let report = reports::report(
                 &app.state.db.read,
                 &s,
                 &ConversionFilter {
@@ -388,7 +388,7 @@ db_test!(invalid_conversions_are_excluded_by_default, |app| {
     f.conversion_full(Some(i), T, None, true, false).await; // pending
     let s = f.settings("last_touch", None, None);
     assert_eq!(f.report(&s, GroupBy::Source).await, vec![("src".to_string(), 1.0)]);
-    let all = engine::report(&app.state.db.read, &s, &ConversionFilter::default(), GroupBy::Source)
+    let all = reports::report(&app.state.db.read, &s, &ConversionFilter::default(), GroupBy::Source)
         .await
         .unwrap();
     assert_eq!(all.items[0].conversions, 3.0);
@@ -510,7 +510,7 @@ db_test!(report_totals_equal_the_sum_of_credits, |app| {
     }
     for model in Model::ALL {
         let s = f.settings(model.as_str(), None, Some("email:10"));
-        let report = engine::report(
+        let report = reports::report(
             &app.state.db.read,
             &s,
             &ConversionFilter {
@@ -713,7 +713,7 @@ db_test!(
         );
         assert_eq!(after_merge, engine_last_touch(&app, "30").await, "after a merge");
         // Another instance with a 7-day window recomputes every conversion at startup.
-        let (_base, _state) = app.another_instance(|c| c.attribution_window_days = 7).await;
+        let (_base, _state) = app.another_instance(|c| c.attribution.window_days = 7).await;
         let rolled = rolled_up(&app).await;
         assert_eq!(rolled, engine_last_touch(&app, "7").await, "after the window changed");
         assert_ne!(rolled, after_merge, "the shorter window changed some credits");
@@ -821,8 +821,8 @@ async fn credit_days_agree(f: &Fixture<'_>, label: &str) -> Vec<(String, f64)> {
         assert!(!searched.reads_credit_days());
         for group in GroupBy::ALL {
             for (name, filter) in &filters {
-                let a = engine::report(db, &rolled, filter, group).await.unwrap().items;
-                let b = engine::report(db, &searched, filter, group).await.unwrap().items;
+                let a = reports::report(db, &rolled, filter, group).await.unwrap().items;
+                let b = reports::report(db, &searched, filter, group).await.unwrap().items;
                 let what = format!("{label}: {model:?} by {group:?}, {name}");
                 assert_eq!(
                     a.iter().map(|r| &r.key).collect::<Vec<_>>(),
@@ -839,8 +839,8 @@ async fn credit_days_agree(f: &Fixture<'_>, label: &str) -> Vec<(String, f64)> {
     let rolled = Settings::parse(config, None, None, None, None).unwrap();
     let searched = f.settings("last_touch", None, None);
     let all = &filters[0].1;
-    let a = engine::compare(db, &rolled, all, GroupBy::Source).await.unwrap();
-    let b = engine::compare(db, &searched, all, GroupBy::Source).await.unwrap();
+    let a = reports::compare(db, &rolled, all, GroupBy::Source).await.unwrap();
+    let b = reports::compare(db, &searched, all, GroupBy::Source).await.unwrap();
     assert_eq!(a.rows.len(), b.rows.len(), "{label}: compare");
     for (x, y) in a.rows.iter().zip(&b.rows) {
         assert_eq!(x.key, y.key, "{label}: compare");
@@ -966,7 +966,7 @@ db_test!(
 
         // Another instance with a new half-life: every day is out of date again, and
         // its reports still agree with the search.
-        let (_base, state) = app.another_instance(|c| c.attribution_half_life_days = 2.5).await;
+        let (_base, state) = app.another_instance(|c| c.attribution.half_life_days = 2.5).await;
         assert!(count(&app, "credit_days_dirty").await >= 5);
         assert_eq!(count(&app, "credit_days").await, 0);
         let s = Settings::defaults(&state.config);
@@ -983,10 +983,10 @@ db_test!(
         app::server::attribution::credit_days::settle(&state.db.write, &rolled, 100)
             .await
             .unwrap();
-        let a = engine::report(&state.db.read, &rolled, &all, GroupBy::Source)
+        let a = reports::report(&state.db.read, &rolled, &all, GroupBy::Source)
             .await
             .unwrap();
-        let b = engine::report(&state.db.read, &searched, &all, GroupBy::Source)
+        let b = reports::report(&state.db.read, &searched, &all, GroupBy::Source)
             .await
             .unwrap();
         assert_eq!(a.items.len(), b.items.len());

@@ -62,7 +62,7 @@ db_test!(an_unknown_ref_becomes_an_ownerless_code_and_counts_as_a_click, |app| {
 
 db_test!(
     with_auto_create_off_unknown_codes_are_ignored_but_utm_is_kept,
-    config = |c| c.referral_auto_create = false,
+    config = |c| c.referrals.auto_create = false,
     |app| {
         let v = app.browser();
         let res = v.get("/?ref=nobody-knows&utm_source=x").await;
@@ -86,7 +86,7 @@ db_test!(codes_differing_only_in_case_are_one_code_by_default, |app| {
 
 db_test!(
     case_sensitive_codes_are_two_codes,
-    config = |c| c.referral_case_sensitive = true,
+    config = |c| c.referrals.case_sensitive = true,
     |app| {
         app.browser().get("/?ref=new_ref").await;
         app.browser().get("/?ref=NEW_REF").await;
@@ -98,7 +98,7 @@ db_test!(
 
 db_test!(the_case_setting_cannot_change_after_the_database_is_made, |app| {
     let mut config = test_config(&app.database_url);
-    config.referral_case_sensitive = true;
+    config.referrals.case_sensitive = true;
     let err = Application::build(config)
         .await
         .err()
@@ -134,7 +134,7 @@ db_test!(blank_and_invalid_codes_change_nothing_and_never_fail, |app| {
 
 db_test!(
     one_client_cannot_flood_the_codes_table,
-    config = |c| c.referral_auto_create_per_minute = 3,
+    config = |c| c.referrals.auto_create_per_minute = 3,
     |app| {
         let v = app.browser();
         for i in 0..6 {
@@ -162,7 +162,7 @@ db_test!(
 
 db_test!(
     fifty_concurrent_first_hits_of_a_new_code_give_one_row,
-    config = |c| c.referral_auto_create_per_minute = 1000,
+    config = |c| c.referrals.auto_create_per_minute = 1000,
     |app| {
         let mut tasks = Vec::new();
         for _ in 0..50 {
@@ -220,7 +220,7 @@ db_test!(the_last_ref_before_signup_becomes_referred_by, |app| {
 
 db_test!(
     patterns_sort_new_codes_into_the_first_matching_campaign,
-    config = |c| c.referral_auto_create_per_minute = 100,
+    config = |c| c.referrals.auto_create_per_minute = 100,
     |app| {
         let admin = app.admin("marketer@example.com").await;
         new_campaign(&admin, "Facebook", "fb", "substring").await;
@@ -246,7 +246,7 @@ db_test!(
 
 db_test!(
     auto_associate_can_be_turned_off,
-    config = |c| c.referral_auto_associate = false,
+    config = |c| c.referrals.auto_associate = false,
     |app| {
         let admin = app.admin("m@example.com").await;
         new_campaign(&admin, "Facebook", "fb", "substring").await;
@@ -361,7 +361,7 @@ db_test!(
 
 db_test!(
     campaign_counts_match_a_hand_built_data_set,
-    config = |c| c.referral_auto_create_per_minute = 100,
+    config = |c| c.referrals.auto_create_per_minute = 100,
     |app| {
         let admin = app.admin("m@example.com").await;
         let id = new_campaign(&admin, "Spring", "spring", "substring").await;

@@ -148,7 +148,7 @@ db_test!(
 
 db_test!(
     sums_of_values_are_exact,
-    config = |c| c.referral_allowed_hosts = vec!["shop.example.com".into()],
+    config = |c| c.referrals.allowed_hosts = vec!["shop.example.com".into()],
     |app| {
         let owner = app.member("seller@example.com").await;
         let code = personal_code(&owner).await;
@@ -246,7 +246,7 @@ db_test!(occurred_at_may_be_past_but_not_future, |app| {
 
 db_test!(
     a_click_id_names_the_clicks_identity,
-    config = |c| c.referral_allowed_hosts = vec!["shop.example.com".into()],
+    config = |c| c.referrals.allowed_hosts = vec!["shop.example.com".into()],
     |app| {
         let owner = app.member("shop@example.com").await;
         let link = json(
@@ -309,7 +309,7 @@ db_test!(
     users_get_their_canonical_identity_and_conversions_follow_merges,
     |app| {
         let api = Api::new(&app).await;
-        app::server::accounts::create_admin(&app.state.db, &app.state.config, "noid@example.com", PASSWORD)
+        app::server::accounts::signup::create_admin(&app.state.db, &app.state.config, "noid@example.com", PASSWORD)
             .await
             .unwrap();
         let res = api
@@ -459,7 +459,7 @@ db_test!(signup_records_a_signup_conversion, |app| {
 
 db_test!(
     signup_conversions_can_be_turned_off,
-    config = |c| c.record_signup_conversion = false,
+    config = |c| c.conversions.record_signup_conversion = false,
     |app| {
         app.browser().signup("quiet@example.com", PASSWORD, "Q").await;
         assert_eq!(scalar(&app, "SELECT COUNT(*) FROM conversions", vec![]).await, 0);
@@ -607,7 +607,7 @@ db_test!(bodies_over_64_kb_are_refused, |app| {
 
 db_test!(
     each_key_is_rate_limited,
-    config = |c| c.api_rate_limit_per_minute = 3,
+    config = |c| c.api.rate_limit_per_minute = 3,
     |app| {
         let api = Api::new(&app).await;
         for _ in 0..3 {

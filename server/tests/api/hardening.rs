@@ -124,7 +124,7 @@ async fn stored_or_refused(app: &TestApp, res: reqwest::Response, what: &str) {
 
 db_test!(
     hostile_destinations_are_refused_or_stay_on_this_site,
-    config = |c| c.referral_allowed_hosts = vec![ALLOWED.into()],
+    config = |c| c.referrals.allowed_hosts = vec![ALLOWED.into()],
     |app| {
         let list = hostile_destinations();
         assert!(list.len() >= 40);
@@ -529,9 +529,9 @@ db_test!(every_form_endpoint_refuses_oversized_and_invalid_utf8_bodies, |app| {
 db_test!(
     a_burst_of_wrong_passwords_verifies_at_most_the_limit_and_locks_only_that_address,
     config = |c| {
-        c.login_max_failures_per_account = 5;
-        c.metrics_token = Some("metrics-token-for-tests".into());
-        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        c.accounts.login_max_failures_per_account = 5;
+        c.server.metrics_token = Some("metrics-token-for-tests".into());
+        c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     },
     |app| {
         app.browser().signup("target@example.com", PASSWORD, "Target").await;
@@ -626,10 +626,10 @@ async fn scrape(app: &TestApp) -> String {
 db_test!(
     the_lock_counts_failures_per_address_under_a_per_account_ceiling,
     config = |c| {
-        c.login_max_failures_per_account = 3;
-        c.login_max_failures_per_account_total = 6;
-        c.login_max_failures_per_ip = 100;
-        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        c.accounts.login_max_failures_per_account = 3;
+        c.accounts.login_max_failures_per_account_total = 6;
+        c.accounts.login_max_failures_per_ip = 100;
+        c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     },
     |app| {
         app.browser().signup("ceiling@example.com", PASSWORD, "C").await;
@@ -662,7 +662,7 @@ db_test!(
 
 db_test!(
     signups_are_limited_per_address,
-    config = |c| c.signup_max_per_hour_per_ip = 3,
+    config = |c| c.accounts.signup_max_per_hour_per_ip = 3,
     |app| {
         let statuses = at_once((0..10).map(|i| {
             let b = app.browser();
@@ -761,7 +761,7 @@ db_test!(a_failed_anonymous_form_post_creates_no_session, |app| {
 
 db_test!(
     a_slow_request_head_is_cut_off,
-    config = |c| c.header_read_timeout = Duration::from_secs(1),
+    config = |c| c.server.header_read_timeout = Duration::from_secs(1),
     |app| {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let addr = app.base.trim_start_matches("http://").to_string();
@@ -824,7 +824,7 @@ db_test!(pages_carry_the_security_headers_and_a_script_nonce, |app| {
 
 db_test!(
     a_request_over_the_time_limit_answers_503,
-    config = |c| c.request_timeout = Duration::from_secs(1),
+    config = |c| c.server.request_timeout = Duration::from_secs(1),
     |app| {
         // Another connection holds the users table, so a sign-up's insert waits.
         let url = app.database_url.clone();
@@ -902,7 +902,7 @@ async fn fail_inserts(app: &TestApp, table: &str, on: bool) {
 
 db_test!(
     readiness_fails_while_writes_fail_and_liveness_does_not,
-    config = |c| c.metrics_token = Some("metrics-token-for-tests".into()),
+    config = |c| c.server.metrics_token = Some("metrics-token-for-tests".into()),
     |app| {
         let (_owner, code) = owner_and_code(&app).await;
         assert_eq!(app.browser().get("/healthz").await.status(), 200);
@@ -938,7 +938,7 @@ db_test!(
 
 db_test!(
     metrics_count_what_happened_and_are_never_public,
-    config = |c| c.metrics_token = Some("metrics-token-for-tests".into()),
+    config = |c| c.server.metrics_token = Some("metrics-token-for-tests".into()),
     |app| {
         let (_owner, code) = owner_and_code(&app).await;
         for _ in 0..4 {
@@ -984,7 +984,7 @@ db_test!(without_a_metrics_setting_there_is_no_metrics_page, |app| {
 async fn metrics_are_served_on_their_own_address() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&format!("sqlite://{}/m.db", dir.path().display()));
-    config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
+    config.server.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     let app = server::Application::build(config).await.unwrap();
     let (main, metrics) = (app.port(), app.metrics_port().expect("a metrics listener"));
     tokio::spawn(app.run());

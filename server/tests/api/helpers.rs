@@ -101,12 +101,12 @@ async fn drop_database(name: &str) {
 
 pub fn test_config(database_url: &str) -> Config {
     let mut config = Config::for_database(database_url);
-    config.site_addr = "127.0.0.1:0".parse().unwrap();
-    config.database_max_connections = 8;
+    config.server.site_addr = "127.0.0.1:0".parse().unwrap();
+    config.database.max_connections = 8;
     // Two server threads whatever the machine, as in production on two cores.
-    config.server_threads = 2;
+    config.server.threads = 2;
     // Tests sign up many users from 127.0.0.1; the limit's own tests set it.
-    config.signup_max_per_hour_per_ip = 10_000;
+    config.accounts.signup_max_per_hour_per_ip = 10_000;
     config
 }
 
@@ -156,7 +156,7 @@ impl TestApp {
 
     /// A new admin (created through the same code path as `tributary create-admin`), logged in.
     pub async fn admin(&self, email: &str) -> Browser {
-        app::server::accounts::create_admin(&self.state.db, &self.state.config, email, PASSWORD)
+        app::server::accounts::signup::create_admin(&self.state.db, &self.state.config, email, PASSWORD)
             .await
             .expect("create admin");
         let b = self.browser();

@@ -212,7 +212,7 @@ db_test!(a_taken_custom_code_is_refused_in_any_case, |app| {
 
 db_test!(
     destinations_off_the_allow_list_are_refused,
-    config = |c| c.referral_allowed_hosts = vec!["shop.example.com".into()],
+    config = |c| c.referrals.allowed_hosts = vec!["shop.example.com".into()],
     |app| {
         let b = app.member("dest@example.com").await;
         for bad in [
@@ -262,7 +262,7 @@ db_test!(
 
 db_test!(
     an_external_destination_gets_the_click_id_and_the_utm_parameters,
-    config = |c| c.referral_allowed_hosts = vec!["shop.example.com".into()],
+    config = |c| c.referrals.allowed_hosts = vec!["shop.example.com".into()],
     |app| {
         let owner = app.member("shop@example.com").await;
         let link = json(

@@ -10,5 +10,6 @@ mod conversions;
 mod dashboards;
 mod hardening;
 mod links;
+mod paging;
 mod seed;
 mod tracking;

@@ -167,7 +167,7 @@ db_test!(
 
 db_test!(
     dedupe_can_be_turned_off,
-    config = |c| c.touch_dedupe_minutes = 0,
+    config = |c| c.tracking.touch_dedupe_minutes = 0,
     |app| {
         let b = app.browser();
         b.get("/?utm_source=ads").await;
@@ -226,7 +226,7 @@ db_test!(
 
 db_test!(
     dnt_is_respected_when_configured,
-    config = |c| c.respect_dnt = true,
+    config = |c| c.tracking.respect_dnt = true,
     |app| {
         let b = app.browser();
         let res = b
@@ -362,7 +362,7 @@ async fn a_landing_waits_for_another_process_holding_the_sqlite_write_lock() {
     run(
         Db::Sqlite,
         // One server thread: the other request below shares it with the waiting landing.
-        |c| c.server_threads = 1,
+        |c| c.server.threads = 1,
         |app| async move {
             use sqlx::Connection;
             let mut process = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
@@ -553,10 +553,10 @@ db_test!(
     twenty_concurrent_logins_leave_one_canonical_identity,
     // Attempts are counted before their password is checked: let twenty run at once
     // from one address.
-    config = |c| c.login_max_failures_per_account = 50,
+    config = |c| c.accounts.login_max_failures_per_account = 50,
     |app| {
         // An account made without any identity (as `tributary create-admin` makes one).
-        app::server::accounts::create_admin(&app.state.db, &app.state.config, "race@example.com", PASSWORD)
+        app::server::accounts::signup::create_admin(&app.state.db, &app.state.config, "race@example.com", PASSWORD)
             .await
             .unwrap();
         let mut browsers = Vec::new();

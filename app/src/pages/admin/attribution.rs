@@ -33,36 +33,11 @@ pub const GROUPS: [(&str, &str); 7] = [
 ];
 
 /// Rows of the per-source window editor, as URL parameters `sw_source_N` / `sw_days_N`.
-const SW_ROWS: usize = 4;
+const SW_ROWS: usize = ExplorerParams::SOURCE_WINDOW_ROWS;
 
-/// The explorer's parameters from the URL. Per-source windows come from the editable
-/// rows, or from a compact `source_windows=google:14,email:7`.
+/// The explorer's parameters from the URL (see `ExplorerParams::from_query`).
 pub fn params_from(q: &ParamsMap) -> ExplorerParams {
-    let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty());
-    let rows: Vec<String> = (0..SW_ROWS)
-        .filter_map(|i| {
-            let s = get(&format!("sw_source_{i}"))?;
-            let d = get(&format!("sw_days_{i}"))?;
-            Some(format!("{}:{}", s.trim(), d.trim()))
-        })
-        .collect();
-    let source_windows = if rows.is_empty() {
-        get("source_windows")
-    } else {
-        Some(rows.join(","))
-    };
-    ExplorerParams {
-        model: get("model"),
-        group_by: get("group_by"),
-        window_days: get("window_days"),
-        source_windows,
-        half_life_days: get("half_life_days"),
-        event: get("event"),
-        range: get("range"),
-        from: get("from"),
-        to: get("to"),
-        valid: get("valid"),
-    }
+    ExplorerParams::from_query(|k| q.get(k))
 }
 
 /// The URL query that reproduces these parameters.
@@ -250,7 +225,11 @@ pub fn AdminDrillPage() -> impl IntoView {
     let query = use_query_map();
     let params = Memo::new(move |_| params_from(&query.read()));
     let key = Memo::new(move |_| query.read().get("key").unwrap_or_default());
-    let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse::<u64>().ok()));
+    let page = Memo::new(move |_| {
+        Some(crate::paging::PageNumber::from_query(
+            query.read().get("page").as_deref(),
+        ))
+    });
     let data = Resource::new(
         move || (params.get(), key.get(), page.get()),
         |(p, k, n)| explorer_drill(p, k, n),

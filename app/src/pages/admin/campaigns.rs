@@ -6,13 +6,12 @@ use crate::api::campaigns::{
 };
 use crate::api::dashboards::{get_campaign_page, get_campaigns_performance};
 use crate::components::charts::{LineChart, Sparkline};
-use crate::components::forms::{Field, FormAlert, field_error, form_error};
+use crate::components::forms::{Field, FormAlert, field_error, flash_resource, form_error};
 use crate::components::pagination::Pagination;
 use crate::components::pagination::{CsvLink, ExportLink};
 use crate::components::range::RangePicker;
 use crate::dto::CampaignPerformance;
 use crate::dto::{CampaignDto, FormFlash};
-use crate::pages::auth::flash_resource;
 use crate::util::urlencode;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -324,7 +323,7 @@ pub fn AdminReferrersPage() -> impl IntoView {
             (
                 get("q"),
                 get("campaign"),
-                get("page").and_then(|p| p.parse::<u64>().ok()),
+                Some(crate::paging::PageNumber::from_query(get("page").as_deref())),
                 assign.version().get(),
             )
         },

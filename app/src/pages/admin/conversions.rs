@@ -3,10 +3,9 @@
 use crate::api::conversions::{
     CancelConversion, ConfirmConversion, CreateApiKey, RevokeApiKey, admin_conversions, list_api_keys,
 };
-use crate::components::forms::{Field, FormAlert, field_error, form_error};
+use crate::components::forms::{Field, FormAlert, field_error, flash_resource, form_error};
 use crate::components::pagination::ExportLink;
 use crate::components::pagination::Pagination;
-use crate::pages::auth::flash_resource;
 use crate::util::urlencode;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -34,7 +33,7 @@ pub fn AdminConversionsPage() -> impl IntoView {
         move || {
             (
                 FILTERS.map(|(k, _)| get(k)),
-                get("page").and_then(|p| p.parse::<u64>().ok()),
+                Some(crate::paging::PageNumber::from_query(get("page").as_deref())),
                 confirm.version().get(),
                 cancel.version().get(),
             )

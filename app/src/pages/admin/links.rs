@@ -23,7 +23,13 @@ pub fn AdminLinksPage() -> impl IntoView {
     let query = use_query_map();
     let get = move |k: &str| query.read().get(k).filter(|v| !v.is_empty());
     let data = Resource::new(
-        move || (get("q"), get("status"), get("page").and_then(|p| p.parse::<u64>().ok())),
+        move || {
+            (
+                get("q"),
+                get("status"),
+                Some(crate::paging::PageNumber::from_query(get("page").as_deref())),
+            )
+        },
         |(q, status, page)| admin_links(q, status, page),
     );
     view! {
@@ -108,7 +114,7 @@ pub fn AdminResponsesPage() -> impl IntoView {
         move || {
             (
                 RESPONSE_FILTERS.map(|(k, _)| get(k)),
-                get("page").and_then(|p| p.parse::<u64>().ok()),
+                Some(crate::paging::PageNumber::from_query(get("page").as_deref())),
             )
         },
         |([a, l, u, f, t, tt, ti], page)| admin_responses(a, l, u, f, t, tt, ti, page),

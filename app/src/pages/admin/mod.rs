@@ -10,7 +10,7 @@ pub mod overview;
 pub mod touchpoints;
 pub mod users;
 
-use crate::app::use_current_user;
+use crate::components::session::use_current_user;
 use crate::pages::errors::{Forbidden, LoginRequired};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};

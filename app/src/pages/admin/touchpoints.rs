@@ -32,7 +32,7 @@ pub fn AdminTouchpointsPage() -> impl IntoView {
                 get("referrer_host"),
                 get("from"),
                 get("to"),
-                get("page").and_then(|p| p.parse::<u64>().ok()),
+                Some(crate::paging::PageNumber::from_query(get("page").as_deref())),
             )
         },
         |(s, m, c, r, f, t, p)| list_touchpoints(s, m, c, r, f, t, p),

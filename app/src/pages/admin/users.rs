@@ -15,13 +15,7 @@ use leptos_router::hooks::use_query_map;
 pub fn AdminUsersPage() -> impl IntoView {
     let query = use_query_map();
     let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
-    let page = Memo::new(move |_| {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<u64>().ok())
-            .unwrap_or(1)
-    });
+    let page = Memo::new(move |_| crate::paging::PageNumber::from_query(query.read().get("page").as_deref()));
     let set_role = ServerAction::<SetUserRole>::new();
     let set_active = ServerAction::<SetUserActive>::new();
     let users = Resource::new(

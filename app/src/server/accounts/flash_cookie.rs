@@ -9,7 +9,7 @@
 //! message (`session::set_flash`).
 
 use crate::dto::FormFlash;
-use crate::server::config::Config;
+use crate::server::config::ServerConfig;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
@@ -136,15 +136,15 @@ pub fn present(headers: &http::HeaderMap) -> bool {
     })
 }
 
-pub fn set_cookie(config: &Config, value: &str) -> http::HeaderValue {
+pub fn set_cookie(config: &ServerConfig, value: &str) -> http::HeaderValue {
     cookie(config, value, MAX_AGE_SECS)
 }
 
-pub fn clear_cookie(config: &Config) -> http::HeaderValue {
+pub fn clear_cookie(config: &ServerConfig) -> http::HeaderValue {
     cookie(config, "", 0)
 }
 
-fn cookie(config: &Config, value: &str, max_age: i64) -> http::HeaderValue {
+fn cookie(config: &ServerConfig, value: &str, max_age: i64) -> http::HeaderValue {
     let secure = if config.cookies_secure() { "; Secure" } else { "" };
     let v = format!("{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
     http::HeaderValue::from_str(&v).unwrap_or_else(|_| http::HeaderValue::from_static(""))

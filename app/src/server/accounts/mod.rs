@@ -4,6 +4,7 @@ pub mod flash_cookie;
 pub mod password;
 pub mod service;
 pub mod session;
+pub mod signup;
 pub mod validate;
 
 pub use service::*;

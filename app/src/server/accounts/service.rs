@@ -5,14 +5,18 @@ use super::password::{self, HashError};
 use super::validate::{DisplayName, Email, NewPassword};
 use crate::dto::{AdminUserRow, Page, Role};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use crate::server::db::Database;
 use crate::server::entities::users;
-use crate::server::state::AppState;
+use crate::server::metrics::Metrics;
+use crate::server::ratelimit::Limits;
+use crate::server::sql::{Listing, Where, contains_pattern, paged};
+use crate::server::table::{self, Table};
 use crate::server::time::now_ms;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QuerySelect, Set, SqlErr,
 };
 use std::net::IpAddr;
 
@@ -151,9 +155,11 @@ pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<O
 /// burst of parallel attempts can therefore never verify more passwords than the
 /// limits allow. The right password gives the attempt back (and clears the
 /// (account, address) count); a wrong one keeps it counted.
-#[tracing::instrument(skip(state, password), fields(email = %email_raw))]
+#[tracing::instrument(skip(db, limits, metrics, password), fields(email = %email_raw))]
 pub async fn authenticate(
-    state: &AppState,
+    db: &Database,
+    limits: &Limits,
+    metrics: &Metrics,
     email_raw: &str,
     password: &str,
     client: Option<IpAddr>,
@@ -163,13 +169,13 @@ pub async fn authenticate(
         return Err(AccountError::Invalid(vec![("password", "Enter your password.".into())]));
     }
     let ip = client.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let attempt = Attempt::reserve(state, email.as_str(), ip).inspect_err(|_| {
-        state.metrics.login_rate_limited.increment(1);
+    let attempt = Attempt::reserve(limits, email.as_str(), ip).inspect_err(|_| {
+        metrics.login_rate_limited.increment(1);
     })?;
-    let user = find_by_email(&state.db.read, &email).await?;
+    let user = find_by_email(&db.read, &email).await?;
     // Bound the work an attacker can ask of argon2.
     let password: String = password.chars().take(super::validate::MAX_PASSWORD_CHARS * 4).collect();
-    state.metrics.password_verifications.increment(1);
+    metrics.password_verifications.increment(1);
     let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
         Some(u) if ok => {
@@ -182,7 +188,7 @@ pub async fn authenticate(
         }
         _ => {
             tracing::info!("login failed");
-            state.metrics.login_failures.increment(1);
+            metrics.login_failures.increment(1);
             Err(AccountError::BadCredentials)
         }
     }
@@ -190,14 +196,13 @@ pub async fn authenticate(
 
 /// A log-in attempt counted under every limit (see `authenticate`).
 struct Attempt<'a> {
-    limits: &'a crate::server::state::Limits,
+    limits: &'a Limits,
     account: String,
     ip: IpAddr,
 }
 
 impl<'a> Attempt<'a> {
-    fn reserve(state: &'a AppState, account: &str, ip: IpAddr) -> Result<Attempt<'a>, AccountError> {
-        let limits = &state.limits;
+    fn reserve(limits: &'a Limits, account: &str, ip: IpAddr) -> Result<Attempt<'a>, AccountError> {
         let pair = (account.to_string(), ip);
         limits
             .login_account_address
@@ -232,10 +237,10 @@ impl<'a> Attempt<'a> {
 
 /// Counts a sign-up from `client` under `SIGNUP_MAX_PER_HOUR_PER_IP`, before its
 /// password is hashed.
-pub fn reserve_signup(state: &AppState, client: Option<IpAddr>) -> Result<(), AccountError> {
+pub fn reserve_signup(limits: &Limits, metrics: &Metrics, client: Option<IpAddr>) -> Result<(), AccountError> {
     let ip = client.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    state.limits.signups.hit(&ip).map_err(|wait| {
-        state.metrics.signups_rate_limited.increment(1);
+    limits.signups.hit(&ip).map_err(|wait| {
+        metrics.signups_rate_limited.increment(1);
         tracing::info!("sign-up refused: too many from this address");
         AccountError::RateLimited(wait)
     })
@@ -291,70 +296,99 @@ pub async fn change_password(
 
 pub async fn update_display_name(db: &Database, user_id: i64, raw: &str) -> Result<users::Model, AccountError> {
     let name = DisplayName::parse(raw).map_err(|m| AccountError::Invalid(vec![("display_name", m)]))?;
-    users::ActiveModel {
-        id: Set(user_id),
-        display_name: Set(name.as_str().to_string()),
-        ..Default::default()
-    }
-    .update(&db.write)
+    update_user(
+        db,
+        users::ActiveModel {
+            id: Set(user_id),
+            display_name: Set(name.as_str().to_string()),
+            ..Default::default()
+        },
+    )
     .await
-    .map_err(|e| match e {
+}
+
+/// Writes the changed columns of a user; an unknown user is `NotFound`.
+async fn update_user(db: &Database, changes: users::ActiveModel) -> Result<users::Model, AccountError> {
+    changes.update(&db.write).await.map_err(|e| match e {
         DbErr::RecordNotUpdated => AccountError::NotFound,
         e => AccountError::Db(e),
     })
 }
 
-/// Creates an admin (or promotes an existing account), for `tributary create-admin`.
-pub async fn create_admin(
-    db: &Database,
-    config: &crate::server::config::Config,
-    email: &str,
-    password: &str,
-) -> Result<(users::Model, bool), AccountError> {
-    let email_parsed = Email::parse(email).map_err(|m| AccountError::Invalid(vec![("email", m)]))?;
-    if let Some(existing) = find_by_email(&db.read, &email_parsed).await? {
-        let user = users::ActiveModel {
-            id: Set(existing.id),
-            role: Set(Role::Admin.as_str().to_string()),
-            active: Set(true),
-            ..Default::default()
-        }
-        .update(&db.write)
-        .await?;
-        return Ok((user, false));
-    }
-    let local = email_parsed.as_str().split('@').next().unwrap_or("admin").to_string();
-    let account = NewAccount::parse(email, password, &local)?;
-    let hash = password::hash(account.password.expose().to_string()).await?;
-    let created = crate::server::signup::create_account(db, config, &account, hash, Role::Admin, None).await?;
-    Ok((created.user, true))
-}
-
 pub const USERS_PER_PAGE: u64 = 25;
 
-/// The admin Users page: search by email (substring), newest first.
-pub async fn list_users(db: &Database, query: &str, page: u64, tz: chrono_tz::Tz) -> Result<Page<AdminUserRow>, DbErr> {
-    let mut select = users::Entity::find();
+/// The admin's list of users, newest first, searched by email (substring), each with
+/// the link that referred them and its campaign: its page and its export.
+fn users_listing(query: &str) -> Listing {
+    let mut filter = Where::new();
     let q = query.trim().to_lowercase();
     if !q.is_empty() {
-        select = select.filter(users::Column::Email.contains(&q));
+        filter.and("u.email LIKE ? ESCAPE '\\'", [contains_pattern(&q).into()]);
     }
-    let total = select.clone().count(&db.read).await?;
-    let page = page.max(1);
-    let rows = select
-        .order_by_desc(users::Column::CreatedAt)
-        .order_by_desc(users::Column::Id)
-        .offset((page - 1) * USERS_PER_PAGE)
-        .limit(USERS_PER_PAGE)
-        .all(&db.read)
-        .await?;
-    let items = admin_rows(db, rows, tz).await?;
-    Ok(Page {
-        items,
-        page,
-        per_page: USERS_PER_PAGE,
-        total,
-    })
+    Listing::new(
+        "u.*, l.code AS referred_by, c.name AS referred_by_campaign",
+        "FROM users u LEFT JOIN links l ON l.id = u.referred_by_link_id LEFT JOIN campaigns c ON c.id = l.campaign_id",
+        filter,
+        "u.created_at DESC, u.id DESC",
+    )
+}
+
+/// The admin Users page.
+pub async fn list_users(
+    db: &Database,
+    query: &str,
+    page: PageNumber,
+    tz: chrono_tz::Tz,
+) -> Result<Page<AdminUserRow>, DbErr> {
+    paged(&db.read, &users_listing(query), page, USERS_PER_PAGE)
+        .await?
+        .try_map(|r| {
+            let u = users::Model::from_query_result(&r, "")?;
+            Ok(AdminUserRow {
+                id: u.id.to_string(),
+                role: Role::parse(&u.role).unwrap_or(Role::Member),
+                email: u.email,
+                display_name: u.display_name,
+                active: u.active,
+                created_at: crate::server::time::display(u.created_at, tz),
+                referred_by: r.try_get("", "referred_by")?,
+                referred_by_campaign: r.try_get("", "referred_by_campaign")?,
+            })
+        })
+}
+
+/// The admin's users as a table (never their password hashes).
+pub fn export_users(db: DatabaseConnection, query: &str) -> Table {
+    let listing = users_listing(query).columns(
+        "u.id, u.email, u.display_name, u.role, u.active, u.created_at, l.code AS referred_by, c.name AS campaign",
+    );
+    let statement = listing.all(db.get_database_backend());
+    Table::streamed(
+        &[
+            "id",
+            "email",
+            "display_name",
+            "role",
+            "active",
+            "joined",
+            "referred_by",
+            "referred_by_campaign",
+        ],
+        db,
+        statement,
+        |r| {
+            vec![
+                table::int(r, "id"),
+                table::text(r, "email"),
+                table::text(r, "display_name"),
+                table::text(r, "role"),
+                table::boolean(r, "active"),
+                table::time(r, "created_at"),
+                table::text(r, "referred_by"),
+                table::text(r, "campaign"),
+            ]
+        },
+    )
 }
 
 /// Promote or demote. An admin cannot change their own role, so the last admin
@@ -363,17 +397,15 @@ pub async fn set_role(db: &Database, actor: i64, user_id: i64, role: Role) -> Re
     if actor == user_id {
         return Err(AccountError::SelfChange);
     }
-    users::ActiveModel {
-        id: Set(user_id),
-        role: Set(role.as_str().to_string()),
-        ..Default::default()
-    }
-    .update(&db.write)
+    update_user(
+        db,
+        users::ActiveModel {
+            id: Set(user_id),
+            role: Set(role.as_str().to_string()),
+            ..Default::default()
+        },
+    )
     .await
-    .map_err(|e| match e {
-        DbErr::RecordNotUpdated => AccountError::NotFound,
-        e => AccountError::Db(e),
-    })
 }
 
 /// Deactivate or reactivate. Deactivation bumps the epoch, which ends the user's sessions.
@@ -402,53 +434,4 @@ pub async fn count_users(db: &Database) -> Result<u64, DbErr> {
         .column(users::Column::Id)
         .count(&db.read)
         .await
-}
-
-/// Maps a page of users to rows, with each one's "referred by" link and its campaign
-/// in one query for the whole page.
-async fn admin_rows(db: &Database, rows: Vec<users::Model>, tz: chrono_tz::Tz) -> Result<Vec<AdminUserRow>, DbErr> {
-    use sea_orm::Value;
-    let ids: Vec<i64> = rows
-        .iter()
-        .filter(|u| u.referred_by_link_id.is_some())
-        .map(|u| u.id)
-        .collect();
-    let mut referred: std::collections::HashMap<i64, (String, Option<String>)> = std::collections::HashMap::new();
-    if !ids.is_empty() {
-        let b = db.read.get_database_backend();
-        let list = vec!["?"; ids.len()].join(", ");
-        let found = db
-            .read
-            .query_all(crate::server::sql::stmt(
-                b,
-                &format!(
-                    "SELECT u.id, l.code, c.name FROM users u JOIN links l ON l.id = u.referred_by_link_id \
-                     LEFT JOIN campaigns c ON c.id = l.campaign_id WHERE u.id IN ({list})"
-                ),
-                ids.iter().map(|i| Value::from(*i)).collect::<Vec<_>>(),
-            ))
-            .await?;
-        for r in found {
-            referred.insert(r.try_get("", "id")?, (r.try_get("", "code")?, r.try_get("", "name")?));
-        }
-    }
-    Ok(rows
-        .into_iter()
-        .map(|u| {
-            let (code, campaign) = referred
-                .remove(&u.id)
-                .map(|(c, n)| (Some(c), n))
-                .unwrap_or((None, None));
-            AdminUserRow {
-                id: u.id.to_string(),
-                role: Role::parse(&u.role).unwrap_or(Role::Member),
-                email: u.email,
-                display_name: u.display_name,
-                active: u.active,
-                created_at: crate::server::time::display(u.created_at, tz),
-                referred_by: code,
-                referred_by_campaign: campaign,
-            }
-        })
-        .collect())
 }

@@ -116,19 +116,9 @@ pub async fn log_in(session: &Session, user: &users::Model) -> Result<(), tower_
 }
 
 /// Re-records the epoch after this session's own password change, so that it stays
-/// logged in while every other session ends.
+/// logged in while every other session ends (with a new session id, as at log-in).
 pub async fn refresh_epoch(session: &Session, user: &users::Model) -> Result<(), tower_sessions::session::Error> {
-    session.cycle_id().await?;
-    session
-        .insert(
-            AUTH_KEY,
-            AuthData {
-                user_id: user.id,
-                epoch: user.auth_epoch,
-                renewed_at: now_ms(),
-            },
-        )
-        .await
+    log_in(session, user).await
 }
 
 pub async fn log_out(session: &Session) -> Result<(), tower_sessions::session::Error> {

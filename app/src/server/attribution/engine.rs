@@ -17,11 +17,10 @@
 //! credits the group "(none)".
 
 use super::settings::{ConversionFilter, GroupBy, Model, Settings};
-use crate::dto::{Credit, Report, ReportRow};
-use crate::server::money::{exponent_of, format_weighted_minor};
+use crate::dto::Credit;
 use crate::server::sql::stmt;
 use crate::server::time::{DAY, rfc3339};
-use sea_orm::{ConnectionTrait, DbErr, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::{BTreeMap, HashMap};
 
 pub const NONE_KEY: &str = "(none)";
@@ -312,7 +311,7 @@ pub(super) fn candidates(
 /// Per group, for each model asked for (in that order): the conversions credited, and
 /// their value in minor units by currency (only currencies some credited conversion
 /// has a value in).
-pub(super) type Sums = BTreeMap<String, Vec<(f64, BTreeMap<String, f64>)>>;
+pub type Sums = BTreeMap<String, Vec<(f64, BTreeMap<String, f64>)>>;
 
 /// The weight of model `i` in a candidates row `y`, and the value it credits (only
 /// where it credits anything, so that a currency appears only where it has credit).
@@ -370,7 +369,7 @@ pub(super) fn merge_sums(sums: &mut Sums, more: Sums) {
 }
 
 /// The sums of `models` by searching every conversion's candidates.
-pub(super) async fn search_sums(
+pub async fn search_sums(
     db: &impl ConnectionTrait,
     s: &Settings,
     filter: &ConversionFilter,
@@ -389,98 +388,6 @@ pub(super) async fn search_sums(
     let mut sums = Sums::new();
     add_rows(&mut sums, rows, models.len())?;
     Ok(sums)
-}
-
-/// The sums of `models`: from the credit by day where the settings allow it (see
-/// `credit_days`), else by searching.
-async fn sums<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    s: &Settings,
-    filter: &ConversionFilter,
-    group: GroupBy,
-    models: &[Model],
-) -> Result<Sums, DbErr> {
-    if s.reads_credit_days() && filter.ids.is_none() && filter.late.is_none() {
-        super::credit_days::sums(db, s, filter, group, models).await
-    } else {
-        search_sums(db, s, filter, group, models).await
-    }
-}
-
-fn value_map(values: BTreeMap<String, f64>) -> BTreeMap<String, String> {
-    values
-        .into_iter()
-        .map(|(c, v)| {
-            let e = exponent_of(&c);
-            (c, format_weighted_minor(v, e))
-        })
-        .collect()
-}
-
-/// Credited conversions and value per group.
-pub async fn report<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    s: &Settings,
-    filter: &ConversionFilter,
-    group: GroupBy,
-) -> Result<Report, DbErr> {
-    let sums = sums(db, s, filter, group, &[s.model]).await?;
-    let mut items: Vec<ReportRow> = sums
-        .into_iter()
-        .filter_map(|(key, mut models)| {
-            let (conversions, value) = models.pop()?;
-            (conversions > 0.0).then(|| ReportRow {
-                key,
-                conversions: round6(conversions),
-                value: value_map(value),
-            })
-        })
-        .collect();
-    items.sort_by(|a, b| {
-        b.conversions
-            .partial_cmp(&a.conversions)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| a.key.cmp(&b.key))
-    });
-    Ok(Report {
-        items,
-        metadata: s.metadata(),
-    })
-}
-
-/// Every model's credited conversions and value per group, in one pass over the candidates.
-pub async fn compare<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    s: &Settings,
-    filter: &ConversionFilter,
-    group: GroupBy,
-) -> Result<crate::dto::CompareReport, DbErr> {
-    let sums = sums(db, s, filter, group, &Model::ALL).await?;
-    let mut rows: Vec<crate::dto::CompareRow> = sums
-        .into_iter()
-        .filter(|(_, models)| models.iter().any(|(c, _)| *c > 0.0))
-        .map(|(key, models)| {
-            let (conversions, value): (Vec<f64>, Vec<_>) =
-                models.into_iter().map(|(c, v)| (round6(c), value_map(v))).unzip();
-            crate::dto::CompareRow {
-                key,
-                conversions,
-                value,
-            }
-        })
-        .collect();
-    let last = Model::ALL.iter().position(|m| *m == s.model).unwrap_or(1);
-    rows.sort_by(|a, b| {
-        b.conversions[last]
-            .partial_cmp(&a.conversions[last])
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| a.key.cmp(&b.key))
-    });
-    Ok(crate::dto::CompareReport {
-        models: Model::ALL.iter().map(|m| m.as_str().to_string()).collect(),
-        rows,
-        metadata: s.metadata(),
-    })
 }
 
 /// The SQL of the conversions a group is credited with: a `WITH` part, and a query

@@ -5,7 +5,7 @@ use super::engine::credits;
 use super::settings::Settings;
 use crate::dto::{ExplainedTouch, Explanation, MergeRecord, WindowInfo};
 use crate::error::AppError;
-use crate::server::conversions::manage::to_dto;
+use crate::server::conversions::to_dto;
 use crate::server::entities::{conversions, identities, links, touchpoints};
 use crate::server::time::{DAY, rfc3339};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};

@@ -76,7 +76,7 @@ pub struct Settings {
 impl Settings {
     /// The defaults: last touch over `ATTRIBUTION_WINDOW_DAYS`.
     pub fn defaults(config: &Config) -> Settings {
-        Settings::rolled_up(config.attribution_window_days, config.attribution_half_life_days)
+        Settings::rolled_up(config.attribution.window_days, config.attribution.half_life_days)
     }
 
     /// Last touch over the rolled-up window and half-life.

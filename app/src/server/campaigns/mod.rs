@@ -76,6 +76,23 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
+impl Valid {
+    /// The values of `name, name_key, description, pattern, pattern_kind, starts_at,
+    /// ends_at, active`, in that order.
+    fn values(self) -> [Value; 8] {
+        [
+            self.name.clone().into(),
+            self.name.to_lowercase().into(),
+            self.description.into(),
+            self.pattern.into(),
+            self.kind.as_str().into(),
+            self.starts_at.into(),
+            self.ends_at.into(),
+            self.active.into(),
+        ]
+    }
+}
+
 impl CampaignInput {
     fn validate(&self, config: &Config) -> Result<Valid, CampaignError> {
         let mut errors = Vec::new();
@@ -145,6 +162,14 @@ fn is_unique(e: &DbErr) -> bool {
     crate::server::accounts::service::is_unique_violation(e)
 }
 
+/// The campaign with this id.
+async fn find(db: &impl ConnectionTrait, id: i64) -> Result<campaigns::Model, CampaignError> {
+    campaigns::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(CampaignError::NotFound)
+}
+
 pub async fn create(
     db: &impl ConnectionTrait,
     config: &Config,
@@ -157,26 +182,13 @@ pub async fn create(
             b,
             "INSERT INTO campaigns (name, name_key, description, pattern, pattern_kind, starts_at, ends_at, active, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-            [
-                v.name.clone().into(),
-                v.name.to_lowercase().into(),
-                v.description.into(),
-                v.pattern.into(),
-                v.kind.as_str().into(),
-                v.starts_at.into(),
-                v.ends_at.into(),
-                v.active.into(),
-                now_ms().into(),
-            ],
+            v.values().into_iter().chain([now_ms().into()]),
         ))
         .await?
         .ok_or(CampaignError::NameTaken)?;
     let id: i64 = row.try_get("", "id")?;
     tracing::info!(campaign = id, "campaign created");
-    campaigns::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(CampaignError::NotFound)
+    find(db, id).await
 }
 
 pub async fn update(
@@ -186,10 +198,7 @@ pub async fn update(
     input: &CampaignInput,
 ) -> Result<campaigns::Model, CampaignError> {
     let v = input.validate(config)?;
-    campaigns::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(CampaignError::NotFound)?;
+    find(db, id).await?;
     let b = db.get_database_backend();
     let clash = db
         .query_one(stmt(
@@ -205,24 +214,11 @@ pub async fn update(
         b,
         "UPDATE campaigns SET name = ?, name_key = ?, description = ?, pattern = ?, pattern_kind = ?, starts_at = ?, ends_at = ?, active = ? \
          WHERE id = ?",
-        [
-            v.name.clone().into(),
-            v.name.to_lowercase().into(),
-            v.description.into(),
-            v.pattern.into(),
-            v.kind.as_str().into(),
-            v.starts_at.into(),
-            v.ends_at.into(),
-            v.active.into(),
-            id.into(),
-        ],
+        v.values().into_iter().chain([id.into()]),
     ))
     .await
     .map_err(|e| if is_unique(&e) { CampaignError::NameTaken } else { CampaignError::Db(e) })?;
-    campaigns::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(CampaignError::NotFound)
+    find(db, id).await
 }
 
 /// Deletes a campaign. With links it needs `confirm`; its links are then unassigned
@@ -233,10 +229,7 @@ pub async fn delete(
     id: i64,
     confirm: bool,
 ) -> Result<(campaigns::Model, i64), CampaignError> {
-    let c = campaigns::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(CampaignError::NotFound)?;
+    let c = find(db, id).await?;
     let b = db.get_database_backend();
     let codes: Vec<String> = db
         .query_all(stmt(b, "SELECT code FROM links WHERE campaign_id = ?", [id.into()]))
@@ -349,7 +342,7 @@ pub async fn assign(
         .iter()
         .map(|c| c.trim())
         .filter(|c| !c.is_empty())
-        .map(|c| codes::key(c, config.referral_case_sensitive))
+        .map(|c| codes::key(c, config.referrals.case_sensitive))
         .collect();
     if keys.is_empty() {
         return Err(CampaignError::Invalid(vec![(
@@ -394,7 +387,7 @@ async fn dated_counts(
     db: &impl ConnectionTrait,
     by_link: bool,
     campaign: Option<i64>,
-    period: Option<crate::server::dashboards::range::Period>,
+    period: Option<crate::server::range::Period>,
 ) -> Result<HashMap<i64, (i64, i64, i64)>, DbErr> {
     let b = db.get_database_backend();
     let key = if by_link { "l.id" } else { "l.campaign_id" };
@@ -485,7 +478,7 @@ pub async fn list(db: &impl ConnectionTrait, config: &Config) -> Result<Vec<Camp
 pub async fn list_in(
     db: &impl ConnectionTrait,
     config: &Config,
-    period: Option<crate::server::dashboards::range::Period>,
+    period: Option<crate::server::range::Period>,
 ) -> Result<Vec<CampaignDto>, DbErr> {
     let rows = campaigns::Entity::find()
         .order_by_asc(campaigns::Column::NameKey)
@@ -507,10 +500,7 @@ pub async fn list_in(
 }
 
 pub async fn get(db: &impl ConnectionTrait, config: &Config, id: i64) -> Result<CampaignDto, CampaignError> {
-    let c = campaigns::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(CampaignError::NotFound)?;
+    let c = find(db, id).await?;
     let codes = code_counts(db).await?.get(&id).copied().unwrap_or(0);
     let counts = dated_counts(db, false, Some(id), None)
         .await?

@@ -1,17 +1,5 @@
-//! Event names, and the events a route allows (django-attribution's
-//! `@conversion_events` decorator and mixin, as an axum extension).
-//!
-//! ```ignore
-//! use axum::{Extension, Router, routing::post};
-//! use app::server::conversions::AllowedEvents;
-//! let checkout = Router::new()
-//!     .route("/checkout", post(checkout))
-//!     .layer(Extension(AllowedEvents::new(["purchase"])));
-//! ```
-//! `record_conversion` then refuses any other event for requests of that route.
-
-use std::collections::BTreeSet;
-use std::sync::Arc;
+//! Event names: what a conversion may be called. (The events a route allows are
+//! `AllowedEvents`, in `server::context`, re-exported here.)
 
 /// A validated event name: 1 to 100 printable characters.
 pub fn parse_event(raw: &str) -> Result<String, String> {
@@ -25,44 +13,9 @@ pub fn parse_event(raw: &str) -> Result<String, String> {
     Ok(e.to_string())
 }
 
-/// The events a route allows. No declaration allows any event; an empty one, none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AllowedEvents(Arc<BTreeSet<String>>);
-
-impl AllowedEvents {
-    pub fn new<'a>(events: impl IntoIterator<Item = &'a str>) -> Self {
-        AllowedEvents(Arc::new(events.into_iter().map(str::to_string).collect()))
-    }
-
-    /// `Conversion event 'newsletter' not allowed. Allowed events: ['purchase', 'signup']`
-    pub fn check(&self, event: &str) -> Result<(), String> {
-        if self.0.contains(event) {
-            return Ok(());
-        }
-        let list = self.0.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", ");
-        Err(format!(
-            "Conversion event '{event}' not allowed. Allowed events: [{list}]"
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_refusal_names_the_sorted_allowed_events() {
-        let a = AllowedEvents::new(["signup", "purchase"]);
-        assert!(a.check("purchase").is_ok());
-        assert_eq!(
-            a.check("newsletter").unwrap_err(),
-            "Conversion event 'newsletter' not allowed. Allowed events: ['purchase', 'signup']"
-        );
-        assert_eq!(
-            AllowedEvents::new([]).check("signup").unwrap_err(),
-            "Conversion event 'signup' not allowed. Allowed events: []"
-        );
-    }
 
     #[test]
     fn event_names_are_printable_and_short() {

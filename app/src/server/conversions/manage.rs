@@ -2,35 +2,19 @@
 //! to links (last click within the window, like `referred_by`).
 
 use super::record::ConversionError;
-use crate::dto::{AdminConversionRow, ConversionDto, Page};
+use super::to_dto;
+use crate::dto::{AdminConversionRow, Page};
 use crate::error::AppError;
+use crate::paging::{PageNumber, parse_limit};
 use crate::server::config::Config;
 use crate::server::entities::conversions;
 use crate::server::money::exponent_of;
 use crate::server::money::format_minor_units;
-use crate::server::sql::{Where, stmt};
-use crate::server::time::{DAY, display, parse_instant, rfc3339};
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use crate::server::sql::{Listing, Where, paged, stmt};
+use crate::server::table::{self, Cell, Table};
+use crate::server::time::{DAY, display, parse_instant};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Value};
 use std::collections::{BTreeMap, HashMap};
-
-pub fn to_dto(c: &conversions::Model) -> ConversionDto {
-    ConversionDto {
-        id: c.id.to_string(),
-        event: c.event.clone(),
-        value: c.value_minor.map(|v| format_minor_units(v, exponent_of(&c.currency))),
-        currency: c.currency.clone(),
-        custom_data: serde_json::from_str(&c.custom_data).unwrap_or(serde_json::Value::Object(Default::default())),
-        source_type: c.source_type.clone(),
-        source_id: c.source_id.clone(),
-        confirmed: c.confirmed,
-        active: c.active,
-        occurred_at: rfc3339(c.occurred_at),
-        created_at: rfc3339(c.created_at),
-        identity_id: c.identity_id.map(|i| i.to_string()),
-        user_id: c.user_id.map(|u| u.to_string()),
-        idempotency_key: c.idempotency_key.clone(),
-    }
-}
 
 /// Which conversions to confirm or cancel.
 #[derive(Debug, Clone)]
@@ -104,7 +88,8 @@ pub struct ListFilters {
     /// Default true: active and confirmed only.
     pub valid: Option<bool>,
     pub user_id: Option<i64>,
-    pub limit: Option<u64>,
+    /// 1 to 500 (default 50), as given.
+    pub limit: Option<String>,
     pub cursor: Option<String>,
 }
 
@@ -163,10 +148,7 @@ pub async fn list(
             [t.into(), t.into(), id.into()],
         );
     }
-    let limit = f.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(AppError::validation("limit", "limit is 1 to 500."));
-    }
+    let limit = parse_limit(f.limit.as_deref(), 50, 500)?;
     let mut values = w.values.clone();
     values.push(((limit + 1) as i64).into());
     let rows = conversions::Model::find_by_statement(stmt(
@@ -201,29 +183,34 @@ pub struct AdminFilters {
     pub user: Option<String>,
     /// The derived `source` of the last touch (dashboards issue).
     pub source: Option<String>,
-    pub page: u64,
 }
 
 pub const PER_PAGE: u64 = 50;
 
-#[derive(FromQueryResult)]
-struct AdminJoined {
-    id: i64,
-    email: Option<String>,
+pub fn status_of(c: &conversions::Model) -> &'static str {
+    status(c.active, c.confirmed)
 }
 
-pub fn status_of(c: &conversions::Model) -> &'static str {
-    match (c.active, c.confirmed) {
+fn status(active: bool, confirmed: bool) -> &'static str {
+    match (active, confirmed) {
         (false, _) => "cancelled",
         (true, false) => "pending",
         (true, true) => "valid",
     }
 }
 
-pub const ADMIN_FROM: &str = "FROM conversions c LEFT JOIN users u ON u.id = c.user_id";
+/// The admin's list of conversions, newest first: its page and its export.
+fn admin_listing(config: &Config, f: &AdminFilters) -> Result<Listing, AppError> {
+    Ok(Listing::new(
+        "c.*, u.email",
+        "FROM conversions c LEFT JOIN users u ON u.id = c.user_id",
+        admin_where(config, f)?,
+        "c.occurred_at DESC, c.id DESC",
+    ))
+}
 
-/// The filters of the admin conversions list (also used by its CSV export).
-pub fn admin_where(config: &Config, f: &AdminFilters) -> Result<Where, AppError> {
+/// The filters of the admin conversions list.
+fn admin_where(config: &Config, f: &AdminFilters) -> Result<Where, AppError> {
     let mut w = Where::new();
     if let Some(e) = given(&f.event) {
         w.and("c.event = ?", [e.to_string().into()]);
@@ -263,54 +250,73 @@ pub async fn admin_list(
     db: &impl ConnectionTrait,
     config: &Config,
     f: &AdminFilters,
+    page: PageNumber,
 ) -> Result<Page<AdminConversionRow>, AppError> {
-    let b = db.get_database_backend();
-    let w = admin_where(config, f)?;
-    let from = ADMIN_FROM;
-    let total: i64 = db
-        .query_one(stmt(
-            b,
-            &format!("SELECT COUNT(*) AS n {from}{}", w.sql()),
-            w.values.clone(),
-        ))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
-    let page = f.page.max(1);
-    let mut values = w.values.clone();
-    values.extend([(PER_PAGE as i64).into(), (((page - 1) * PER_PAGE) as i64).into()]);
-    let joined = AdminJoined::find_by_statement(stmt(
-        b,
-        &format!(
-            "SELECT c.id, u.email {from}{} ORDER BY c.occurred_at DESC, c.id DESC LIMIT ? OFFSET ?",
-            w.sql()
-        ),
-        values,
-    ))
-    .all(db)
-    .await?;
-    let ids: Vec<i64> = joined.iter().map(|j| j.id).collect();
-    let models = by_ids(db, &ids).await?;
-    let items = joined
-        .into_iter()
-        .filter_map(|j| {
-            let c = models.get(&j.id)?;
-            Some(AdminConversionRow {
-                conversion: to_dto(c),
-                at: display(c.occurred_at, config.timezone),
-                user_email: j.email,
-                status: status_of(c).to_string(),
-                last_touch_source: c.lt_source.clone(),
-            })
+    let page = paged(db, &admin_listing(config, f)?, page, PER_PAGE).await?;
+    Ok(page.try_map(|r| {
+        let c = conversions::Model::from_query_result(&r, "")?;
+        Ok::<_, DbErr>(AdminConversionRow {
+            conversion: to_dto(&c),
+            at: display(c.occurred_at, config.timezone),
+            user_email: r.try_get("", "email")?,
+            status: status_of(&c).to_string(),
+            last_touch_source: c.lt_source,
         })
-        .collect();
-    Ok(Page {
-        items,
-        page,
-        per_page: PER_PAGE,
-        total: total as u64,
-    })
+    })?)
+}
+
+/// The admin's conversions as a table, every one the filters select.
+pub fn admin_export(db: DatabaseConnection, config: &Config, f: &AdminFilters) -> Result<Table, AppError> {
+    let listing = admin_listing(config, f)?.columns(
+        "c.id, c.occurred_at, c.event, c.value_minor, c.currency, c.confirmed, c.active, c.identity_id, u.email, \
+         c.source_type, c.source_id, c.lt_source",
+    );
+    let statement = listing.all(db.get_database_backend());
+    Ok(Table::streamed(
+        &[
+            "id",
+            "occurred_at",
+            "event",
+            "value",
+            "currency",
+            "status",
+            "identity_id",
+            "user_email",
+            "source_type",
+            "source_id",
+            "last_touch_source",
+        ],
+        db,
+        statement,
+        |r| {
+            let status = status(
+                r.try_get("", "active").unwrap_or(true),
+                r.try_get("", "confirmed").unwrap_or(true),
+            );
+            let mut cells = conversion_cells(r);
+            cells.extend([
+                Cell::Text(status.into()),
+                table::int(r, "identity_id"),
+                table::text(r, "email"),
+                table::text(r, "source_type"),
+                table::text(r, "source_id"),
+                table::text(r, "lt_source"),
+            ]);
+            cells
+        },
+    ))
+}
+
+/// The first cells of a conversion in an export: `id`, `occurred_at`, `event`,
+/// `value` (of `value_minor` and `currency`), `currency`.
+pub fn conversion_cells(r: &sea_orm::QueryResult) -> Vec<Cell> {
+    vec![
+        table::int(r, "id"),
+        table::time(r, "occurred_at"),
+        table::text(r, "event"),
+        table::money(r),
+        table::text(r, "currency"),
+    ]
 }
 
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, conversions::Model>, DbErr> {
@@ -340,7 +346,7 @@ pub async fn of_links(
     }
     let b = db.get_database_backend();
     let list = vec!["?"; link_ids.len()].join(", ");
-    let mut values: Vec<Value> = vec![(config.attribution_window_days * DAY).into()];
+    let mut values: Vec<Value> = vec![(config.attribution.window_days * DAY).into()];
     values.extend(link_ids.iter().map(|i| Value::from(*i)));
     values.extend(link_ids.iter().map(|i| Value::from(*i)));
     let rows = db

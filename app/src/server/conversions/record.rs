@@ -2,7 +2,6 @@
 
 use super::events::parse_event;
 use crate::error::AppError;
-use crate::server::attribution::rollup;
 use crate::server::config::Config;
 use crate::server::context::RequestContext;
 use crate::server::entities::conversions;
@@ -10,6 +9,7 @@ use crate::server::money::Currency;
 use crate::server::sql::stmt;
 use crate::server::time::{MINUTE, now_ms, parse_instant};
 use crate::server::tracking::identity::{self, Identity};
+use crate::server::tracking::rollup;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult};
 use sha2::{Digest, Sha256};
 
@@ -103,7 +103,7 @@ fn check(config: &Config, event: &str, o: &RecordOptions) -> Result<Checked, Con
         .currency
         .clone()
         .filter(|c| !c.trim().is_empty())
-        .unwrap_or_else(|| config.default_currency.clone());
+        .unwrap_or_else(|| config.conversions.default_currency.clone());
     let currency = Currency::parse(&currency_code);
     if currency.is_none() {
         errors.push((

@@ -4,14 +4,15 @@
 //! sparkline of conversions per day.
 
 use super::overview::range_dto;
-use super::range::{DateRange, Period, bucket_of};
-use crate::components::charts::Series;
+use crate::dto::Series;
 use crate::dto::{CampaignPage, CampaignPerformance, CampaignsPerformance, ChartData};
 use crate::error::AppError;
 use crate::server::campaigns;
 use crate::server::config::Config;
-use crate::server::money::{exponent_of, format_minor_units};
+use crate::server::money::format_values;
+use crate::server::range::{DateRange, Period, bucket_of};
 use crate::server::sql::{conversions_by_time, stmt};
+use crate::server::table::{Cell, Table};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -73,9 +74,7 @@ fn fold(rows: Vec<(i64, String, i64, i64, Option<i64>)>, starts: &[i64], p: Peri
 }
 
 fn values(v: BTreeMap<String, i64>) -> BTreeMap<String, String> {
-    v.into_iter()
-        .map(|(c, m)| (c.clone(), format_minor_units(m, exponent_of(&c))))
-        .collect()
+    format_values(&v)
 }
 
 pub async fn performance(
@@ -104,6 +103,42 @@ pub async fn performance(
             })
             .collect(),
     })
+}
+
+/// Every campaign's performance over `range`, as a table.
+pub async fn performance_table(db: &impl ConnectionTrait, config: &Config, range: &DateRange) -> Result<Table, DbErr> {
+    let perf = performance(db, config, range).await?;
+    let rows = perf
+        .campaigns
+        .into_iter()
+        .map(|p| {
+            let c = p.campaign;
+            let cells = vec![
+                Cell::Text(c.name),
+                Cell::Text(c.pattern),
+                Cell::Text(c.pattern_kind),
+                Cell::Num(c.codes.to_string()),
+                Cell::Num(c.clicks.to_string()),
+                Cell::Num(c.signups.to_string()),
+                Cell::Num(c.unique_visitors.to_string()),
+                Cell::Num(p.conversions.to_string()),
+            ];
+            (cells, p.value)
+        })
+        .collect();
+    Ok(Table::valued(
+        &[
+            "campaign",
+            "pattern",
+            "pattern_kind",
+            "codes",
+            "clicks",
+            "signups",
+            "unique_visitors",
+            "conversions",
+        ],
+        rows,
+    ))
 }
 
 /// Quarter-hour counts of the campaign's clicks (`RESPONDED`) or sign-ups (`SIGNED_UP`)

@@ -1,12 +1,13 @@
 //! Referring users and links ranked by sign-ups and by credited value, and a user's page.
 
 use super::overview::credited;
-use super::range::{DateRange, Period};
 use crate::dto::{DrillRow, LeaderRow, Leaderboard, ReferredUser, UserDetail};
 use crate::error::AppError;
 use crate::server::config::Config;
-use crate::server::money::{exponent_of, format_minor_units};
+use crate::server::money::format_values;
+use crate::server::range::{DateRange, Period};
 use crate::server::sql::stmt;
+use crate::server::table::{Cell, Table};
 use crate::server::time::display;
 use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::{BTreeMap, HashMap};
@@ -38,9 +39,7 @@ async fn signups(db: &impl ConnectionTrait, p: Period, by_user: bool) -> Result<
 }
 
 fn value_strings(v: &BTreeMap<String, i64>) -> BTreeMap<String, String> {
-    v.iter()
-        .map(|(c, m)| (c.clone(), format_minor_units(*m, exponent_of(c))))
-        .collect()
+    format_values(v)
 }
 
 async fn board(
@@ -85,7 +84,7 @@ async fn board(
 }
 
 pub async fn leaderboard(db: &impl ConnectionTrait, config: &Config, range: &DateRange) -> Result<Leaderboard, DbErr> {
-    let cur = &config.default_currency;
+    let cur = &config.conversions.default_currency;
     // Both boards at once, each query on its own read connection.
     let ((users_by_signups, users_by_value), (links_by_signups, links_by_value)) = futures::try_join!(
         board(db, range.current, true, cur),
@@ -101,6 +100,36 @@ pub async fn leaderboard(db: &impl ConnectionTrait, config: &Config, range: &Dat
     })
 }
 
+/// One board of the leaderboard as a table: referring users (or links), ranked by
+/// sign-ups (or by value).
+pub async fn leaderboard_table(
+    db: &impl ConnectionTrait,
+    config: &Config,
+    range: &DateRange,
+    users: bool,
+    by_value: bool,
+) -> Result<Table, DbErr> {
+    let b = leaderboard(db, config, range).await?;
+    let rows = match (users, by_value) {
+        (true, false) => b.users_by_signups,
+        (true, true) => b.users_by_value,
+        (false, false) => b.links_by_signups,
+        (false, true) => b.links_by_value,
+    };
+    let rows = rows
+        .into_iter()
+        .map(|l| {
+            let cells = vec![
+                Cell::Text(l.name),
+                Cell::Num(l.signups.to_string()),
+                Cell::Num(l.conversions.to_string()),
+            ];
+            (cells, l.value)
+        })
+        .collect();
+    Ok(Table::valued(&["name", "signups", "conversions"], rows))
+}
+
 /// A user's page: their links, the users they referred, and the conversions credited to them.
 pub async fn user_detail(
     db: &crate::server::db::Database,
@@ -114,12 +143,13 @@ pub async fn user_detail(
         .one(read)
         .await?
         .ok_or_else(|| AppError::not_found("No such user."))?;
-    let row = crate::server::accounts::service::list_users(db, &u.email, 1, config.timezone)
-        .await?
-        .items
-        .into_iter()
-        .find(|r| r.id == u.id.to_string())
-        .ok_or_else(|| AppError::not_found("No such user."))?;
+    let row =
+        crate::server::accounts::service::list_users(db, &u.email, crate::paging::PageNumber::FIRST, config.timezone)
+            .await?
+            .items
+            .into_iter()
+            .find(|r| r.id == u.id.to_string())
+            .ok_or_else(|| AppError::not_found("No such user."))?;
     let identity_id = crate::server::tracking::admin::identity_of_user(db, u.id)
         .await?
         .map(|i| i.to_string());
@@ -161,7 +191,7 @@ pub async fn user_detail(
         let c = crate::server::entities::conversions::Model::from_query_result(&r, "")?;
         credited.push(DrillRow {
             at: display(c.occurred_at, config.timezone),
-            conversion: crate::server::conversions::manage::to_dto(&c),
+            conversion: crate::server::conversions::to_dto(&c),
             share: 1.0,
         });
     }

@@ -1,8 +1,7 @@
-//! The marketer dashboards: date ranges in the configured time zone, the overview,
-//! campaign and referrer performance, and the attribution explorer's extra views.
+//! The marketer dashboards: the overview, campaign and referrer performance,
+//! leaderboards and the UTM link builder (their date ranges are `server::range`).
 
 pub mod campaigns;
 pub mod leaderboard;
 pub mod overview;
-pub mod range;
 pub mod utm;

@@ -2,12 +2,13 @@
 //! and the top-10 tables (credit by last touch over the default window, read from the
 //! conversions' rolled-up last touch).
 
-use super::range::{DateRange, Period, bucket_of};
-use crate::components::charts::Series;
+use crate::dto::Series;
 use crate::dto::{ChartData, Kpi, Overview, RangeDto, TopRow, TopTable};
 use crate::server::config::Config;
-use crate::server::money::{exponent_of, format_minor_units};
+use crate::server::money::{exponent_of, format_minor_units, format_values};
+use crate::server::range::{DateRange, Period, bucket_of};
 use crate::server::sql::{conversions_by_time, stmt};
+use crate::server::table::Table;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::BTreeMap;
 
@@ -319,6 +320,25 @@ pub async fn credited(
     Ok(out)
 }
 
+/// The whole top table of a dimension (`DIMENSIONS`), most conversions first, for
+/// export: `None` for an unknown dimension.
+pub async fn top_table(db: &impl ConnectionTrait, dimension: &str, p: Period) -> Result<Option<Table>, DbErr> {
+    if !DIMENSIONS.iter().any(|d| d.0 == dimension) {
+        return Ok(None);
+    }
+    let mut rows: Vec<(String, f64, BTreeMap<String, String>)> = credited(db, dimension, p, None)
+        .await?
+        .into_iter()
+        .map(|(k, (n, v))| (k, n as f64, format_values(&v)))
+        .collect();
+    rows.sort_by(|a, b| {
+        b.1.partial_cmp(&a.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    Ok(Some(Table::grouped(dimension, rows)))
+}
+
 /// `credited` for every dimension of `DIMENSIONS`, in their order, in two queries at
 /// once: sources from the conversions index alone, and the dimensions of a link from
 /// one scan of the conversions credited to a link, with one lookup of each one's link,
@@ -367,10 +387,7 @@ fn to_rows(list: Vec<(String, Credited)>) -> Vec<TopRow> {
         .map(|(key, (n, v))| TopRow {
             key,
             conversions: n,
-            value: v
-                .into_iter()
-                .map(|(c, m)| (c.clone(), format_minor_units(m, exponent_of(&c))))
-                .collect(),
+            value: format_values(&v),
         })
         .collect()
 }
@@ -431,16 +448,16 @@ pub async fn overview(db: &impl ConnectionTrait, config: &Config, range: &DateRa
         touch_counts(db, cur),
         clicks(db, cur),
         totals(db, range.previous),
-        tops(db, cur, &config.default_currency),
+        tops(db, cur, &config.conversions.default_currency),
     )?;
     totals.identities = identities;
     totals.clicks = clicks;
     Ok(Overview {
         range: range_dto(range),
-        kpis: kpis(&totals, &prev, &config.default_currency),
+        kpis: kpis(&totals, &prev, &config.conversions.default_currency),
         chart,
         tops,
-        default_currency: config.default_currency.clone(),
+        default_currency: config.conversions.default_currency.clone(),
         timezone: config.timezone.to_string(),
     })
 }

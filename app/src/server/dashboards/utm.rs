@@ -3,17 +3,21 @@
 
 use crate::dto::TaggedUrl;
 use crate::error::AppError;
+use crate::server::config::Config;
+use crate::server::referrals::cache::LinkCache;
 use crate::server::referrals::links::qr_svg;
-use crate::server::state::AppState;
 use crate::server::time::now_ms;
+use sea_orm::DatabaseConnection;
 
 pub async fn build(
-    st: &AppState,
+    db: &DatabaseConnection,
+    config: &Config,
+    links: &LinkCache,
     destination: &str,
     code: Option<&str>,
     tags: &[(&str, Option<String>)],
 ) -> Result<TaggedUrl, AppError> {
-    let Some(destination) = crate::api::local_path(destination.trim_matches(' ')) else {
+    let Some(destination) = crate::util::local_path(destination.trim_matches(' ')) else {
         return Err(AppError::validation(
             "destination",
             "Choose a page of this site, like /pricing.",
@@ -30,12 +34,12 @@ pub async fn build(
         })
         .collect();
     for (k, v) in &given {
-        if v.chars().count() > st.config.tracking_max_param_length || v.chars().any(char::is_control) {
+        if v.chars().count() > config.tracking.max_param_length || v.chars().any(char::is_control) {
             errors.push((
                 *k,
                 format!(
                     "{k} is at most {} printable characters.",
-                    st.config.tracking_max_param_length
+                    config.tracking.max_param_length
                 ),
             ));
         }
@@ -46,19 +50,18 @@ pub async fn build(
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
-    let base = st.config.base_origin();
+    let base = config.server.base_origin();
     let mut url = match code.map(str::trim).filter(|c| !c.is_empty()) {
         Some(c) => {
-            let link = st
-                .links
-                .get(&st.db.read, c)
+            let link = links
+                .get(db, c)
                 .await?
                 .filter(|l| l.is_live(now_ms()))
                 .ok_or_else(|| AppError::validation("code", "No active link or referrer code has this code."))?;
             let mut u = url::Url::parse(&format!("{base}/r/{}", link.code)).map_err(|_| AppError::internal())?;
             if destination != link.destination {
                 u.query_pairs_mut()
-                    .append_pair(&st.config.referral_redirect_param, &destination);
+                    .append_pair(&config.referrals.redirect_param, &destination);
             }
             u
         }

@@ -1,15 +1,17 @@
-//! The admin's lists of links and responses, aggregated in SQL (one query for the
-//! page, one per kind of count: never one per row).
+//! The admin's lists of links and responses, and their exports, aggregated in SQL
+//! (a count and one query for the page, one per kind of count: never one per row).
 
 use super::links::{counts_with_conversions, to_dto};
 use super::responses::action_label;
 use crate::dto::{AdminLinkRow, AdminResponseRow, Page};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use crate::server::config::Config;
 use crate::server::entities::links;
-use crate::server::sql::{Where, contains_pattern, stmt};
+use crate::server::sql::{Listing, Where, contains_pattern, paged};
+use crate::server::table::{self, Table};
 use crate::server::time::{DAY, display, now_ms, parse_instant};
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult};
 
 pub const PER_PAGE: u64 = 50;
 
@@ -22,21 +24,21 @@ pub struct LinkFilters {
     /// Only ownerless links (referrer codes).
     pub ownerless: bool,
     pub campaign_id: Option<i64>,
-    pub page: u64,
 }
 
-#[derive(Debug, FromQueryResult)]
-struct LinkJoined {
-    id: i64,
-    owner_email: Option<String>,
-    campaign_name: Option<String>,
+/// The admin's list of links (or of referrer codes), newest first: its page and its
+/// export.
+fn links_listing(f: &LinkFilters) -> Result<Listing, AppError> {
+    Ok(Listing::new(
+        "l.*, u.email AS owner_email, c.name AS campaign_name",
+        "FROM links l LEFT JOIN users u ON u.id = l.owner_id LEFT JOIN campaigns c ON c.id = l.campaign_id",
+        links_where(f)?,
+        "l.created_at DESC, l.id DESC",
+    ))
 }
 
-pub const LINKS_FROM: &str =
-    "FROM links l LEFT JOIN users u ON u.id = l.owner_id LEFT JOIN campaigns c ON c.id = l.campaign_id";
-
-/// The filters of the links list (also used by its CSV export).
-pub fn links_where(f: &LinkFilters) -> Result<Where, AppError> {
+/// The filters of the links list.
+fn links_where(f: &LinkFilters) -> Result<Where, AppError> {
     let mut w = Where::new();
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let p = contains_pattern(&q.to_lowercase());
@@ -80,64 +82,65 @@ pub async fn list_links(
     db: &impl ConnectionTrait,
     config: &Config,
     f: &LinkFilters,
+    page: PageNumber,
 ) -> Result<Page<AdminLinkRow>, AppError> {
-    let b = db.get_database_backend();
-    let w = links_where(f)?;
-    let from = LINKS_FROM;
-    let total: i64 = db
-        .query_one(stmt(
-            b,
-            &format!("SELECT COUNT(*) AS n {from}{}", w.sql()),
-            w.values.clone(),
-        ))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
-    let page = f.page.max(1);
-    let mut values = w.values.clone();
-    values.extend([(PER_PAGE as i64).into(), (((page - 1) * PER_PAGE) as i64).into()]);
-    let joined = LinkJoined::find_by_statement(stmt(
-        b,
-        &format!(
-            "SELECT l.id, u.email AS owner_email, c.name AS campaign_name {from}{} ORDER BY l.created_at DESC, l.id DESC LIMIT ? OFFSET ?",
-            w.sql()
-        ),
-        values,
-    ))
-    .all(db)
-    .await?;
-    let ids: Vec<i64> = joined.iter().map(|j| j.id).collect();
-    let models: std::collections::HashMap<i64, links::Model> = {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        links::Entity::find()
-            .filter(links::Column::Id.is_in(ids.clone()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|l| (l.id, l))
-            .collect()
-    };
-    let mut c = counts_with_conversions(db, config, &ids).await?;
-    let items = joined
-        .into_iter()
-        .filter_map(|j| {
-            let l = models.get(&j.id)?;
-            Some(AdminLinkRow {
-                link: to_dto(config, l, c.remove(&l.id).unwrap_or_default()),
-                owner_email: j.owner_email,
-                campaign: j.campaign_name,
-                campaign_id: l.campaign_id.map(|id| id.to_string()),
-                auto_created: l.auto_created,
-            })
+    let page = paged(db, &links_listing(f)?, page, PER_PAGE).await?;
+    let ids = page
+        .items
+        .iter()
+        .map(|r| r.try_get::<i64>("", "id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut counts = counts_with_conversions(db, config, &ids).await?;
+    Ok(page.try_map(|r| {
+        let l = links::Model::from_query_result(&r, "")?;
+        Ok::<_, DbErr>(AdminLinkRow {
+            link: to_dto(config, &l, counts.remove(&l.id).unwrap_or_default()),
+            owner_email: r.try_get("", "owner_email")?,
+            campaign: r.try_get("", "campaign_name")?,
+            campaign_id: l.campaign_id.map(|id| id.to_string()),
+            auto_created: l.auto_created,
         })
-        .collect();
-    Ok(Page {
-        items,
-        page,
-        per_page: PER_PAGE,
-        total: total as u64,
-    })
+    })?)
+}
+
+/// The admin's links (or referrer codes) as a table, with their clicks and sign-ups.
+pub fn export_links(db: DatabaseConnection, f: &LinkFilters) -> Result<Table, AppError> {
+    let listing = links_listing(f)?.columns(
+        "l.code, l.label, l.destination, u.email, c.name AS campaign, l.active, l.expires_at, l.created_at, \
+         (SELECT COUNT(*) FROM responses r WHERE r.link_id = l.id AND r.action = 'RESPONDED') AS clicks, \
+         (SELECT COUNT(*) FROM users s WHERE s.referred_by_link_id = l.id) AS signups",
+    );
+    let statement = listing.all(db.get_database_backend());
+    Ok(Table::streamed(
+        &[
+            "code",
+            "label",
+            "destination",
+            "owner_email",
+            "campaign",
+            "active",
+            "expires_at",
+            "created_at",
+            "clicks",
+            "signups",
+        ],
+        db,
+        statement,
+        |r| {
+            vec![
+                table::text(r, "code"),
+                table::text(r, "label"),
+                table::text(r, "destination"),
+                table::text(r, "email"),
+                table::text(r, "campaign"),
+                table::boolean(r, "active"),
+                table::time(r, "expires_at"),
+                table::time(r, "created_at"),
+                table::int(r, "clicks"),
+                table::int(r, "signups"),
+            ]
+        },
+    ))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -149,7 +152,6 @@ pub struct ResponseFilters {
     pub to: Option<String>,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
-    pub page: u64,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -170,11 +172,19 @@ fn given(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-pub const RESPONSES_FROM: &str =
-    "FROM responses r JOIN links l ON l.id = r.link_id LEFT JOIN users u ON u.id = r.user_id";
+/// The admin's list of responses, newest first: its page and its export.
+fn responses_listing(config: &Config, f: &ResponseFilters) -> Result<Listing, AppError> {
+    Ok(Listing::new(
+        "r.id, r.created_at, r.action, l.code, u.email, r.identity_id, r.target_type, r.target_id, r.http_referrer, \
+         r.client_ip",
+        "FROM responses r JOIN links l ON l.id = r.link_id LEFT JOIN users u ON u.id = r.user_id",
+        responses_where(config, f)?,
+        "r.created_at DESC, r.id DESC",
+    ))
+}
 
-/// The filters of the responses list (also used by its CSV export).
-pub fn responses_where(config: &Config, f: &ResponseFilters) -> Result<Where, AppError> {
+/// The filters of the responses list.
+fn responses_where(config: &Config, f: &ResponseFilters) -> Result<Where, AppError> {
     let mut w = Where::new();
     if let Some(a) = given(&f.action) {
         w.and("r.action = ?", [a.to_string().into()]);
@@ -182,7 +192,7 @@ pub fn responses_where(config: &Config, f: &ResponseFilters) -> Result<Where, Ap
     if let Some(code) = given(&f.link) {
         w.and(
             "l.code_key = ?",
-            [super::codes::key(code, config.referral_case_sensitive).into()],
+            [super::codes::key(code, config.referrals.case_sensitive).into()],
         );
     }
     if let Some(user) = given(&f.user) {
@@ -212,53 +222,56 @@ pub async fn list_responses(
     db: &impl ConnectionTrait,
     config: &Config,
     f: &ResponseFilters,
+    page: PageNumber,
 ) -> Result<Page<AdminResponseRow>, AppError> {
-    let b = db.get_database_backend();
-    let w = responses_where(config, f)?;
-    let from = RESPONSES_FROM;
-    let total: i64 = db
-        .query_one(stmt(
-            b,
-            &format!("SELECT COUNT(*) AS n {from}{}", w.sql()),
-            w.values.clone(),
-        ))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
-    let page = f.page.max(1);
-    let mut values = w.values.clone();
-    values.extend([(PER_PAGE as i64).into(), (((page - 1) * PER_PAGE) as i64).into()]);
-    let rows = ResponseJoined::find_by_statement(stmt(
-        b,
-        &format!(
-            "SELECT r.id, r.created_at, r.action, l.code, u.email, r.identity_id, r.target_type, r.target_id, r.http_referrer, r.client_ip \
-             {from}{} ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?",
-            w.sql()
-        ),
-        values,
+    let page = paged(db, &responses_listing(config, f)?, page, PER_PAGE).await?;
+    Ok(page.try_map(|row| {
+        let r = ResponseJoined::from_query_result(&row, "")?;
+        Ok::<_, DbErr>(AdminResponseRow {
+            id: r.id.to_string(),
+            at: display(r.created_at, config.timezone),
+            action_label: action_label(config, &r.action),
+            action: r.action,
+            link_code: r.code,
+            user_email: r.email,
+            identity_id: r.identity_id.map(|i| i.to_string()),
+            target_type: r.target_type,
+            target_id: r.target_id,
+            http_referrer: r.http_referrer,
+            client_ip: r.client_ip,
+        })
+    })?)
+}
+
+/// The admin's responses as a table, every one the filters select.
+pub fn export_responses(db: DatabaseConnection, config: &Config, f: &ResponseFilters) -> Result<Table, AppError> {
+    let statement = responses_listing(config, f)?.all(db.get_database_backend());
+    Ok(Table::streamed(
+        &[
+            "id",
+            "at",
+            "action",
+            "link",
+            "user_email",
+            "identity_id",
+            "target_type",
+            "target_id",
+            "http_referrer",
+        ],
+        db,
+        statement,
+        |r| {
+            vec![
+                table::int(r, "id"),
+                table::time(r, "created_at"),
+                table::text(r, "action"),
+                table::text(r, "code"),
+                table::text(r, "email"),
+                table::int(r, "identity_id"),
+                table::text(r, "target_type"),
+                table::text(r, "target_id"),
+                table::text(r, "http_referrer"),
+            ]
+        },
     ))
-    .all(db)
-    .await?;
-    Ok(Page {
-        items: rows
-            .into_iter()
-            .map(|r| AdminResponseRow {
-                id: r.id.to_string(),
-                at: display(r.created_at, config.timezone),
-                action_label: action_label(config, &r.action),
-                action: r.action,
-                link_code: r.code,
-                user_email: r.email,
-                identity_id: r.identity_id.map(|i| i.to_string()),
-                target_type: r.target_type,
-                target_id: r.target_id,
-                http_referrer: r.http_referrer,
-                client_ip: r.client_ip,
-            })
-            .collect(),
-        page,
-        per_page: PER_PAGE,
-        total: total as u64,
-    })
 }

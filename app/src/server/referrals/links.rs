@@ -3,7 +3,7 @@
 use super::cache::LinkCache;
 use super::codes;
 use super::destination::Destination;
-use crate::dto::LinkDto;
+use crate::dto::{LinkCard, LinkDto};
 use crate::error::AppError;
 use crate::server::config::Config;
 use crate::server::entities::links;
@@ -184,7 +184,7 @@ pub async fn create(
             .await?
     {
         return match &v.code {
-            Some(c) if codes::key(c, config.referral_case_sensitive) != existing.code_key => {
+            Some(c) if codes::key(c, config.referrals.case_sensitive) != existing.code_key => {
                 Err(LinkError::Duplicate(existing.code))
             }
             _ => Ok((existing, false)),
@@ -194,7 +194,7 @@ pub async fn create(
     let now = now_ms();
     for _ in 0..8 {
         let code = v.code.clone().unwrap_or_else(codes::generate);
-        let key = codes::key(&code, config.referral_case_sensitive);
+        let key = codes::key(&code, config.referrals.case_sensitive);
         let row = db
             .query_one(stmt(
                 b,
@@ -253,7 +253,7 @@ pub async fn create_personal(
     let v = ValidLink {
         owner_id: Some(user_id),
         label: "Personal".into(),
-        destination: config.referral_default_destination.clone(),
+        destination: config.referrals.default_destination.clone(),
         code: None,
         target: None,
         expires_at: None,
@@ -275,7 +275,7 @@ pub async fn owned(
         return Err(LinkError::NotFound);
     }
     links::Entity::find()
-        .filter(links::Column::CodeKey.eq(codes::key(code, config.referral_case_sensitive)))
+        .filter(links::Column::CodeKey.eq(codes::key(code, config.referrals.case_sensitive)))
         .filter(links::Column::OwnerId.eq(owner_id))
         .one(db)
         .await?
@@ -430,7 +430,7 @@ pub async fn counts_with_conversions(
 }
 
 pub fn share_url(config: &Config, code: &str) -> String {
-    format!("{}/r/{}", config.base_origin(), code)
+    format!("{}/r/{}", config.server.base_origin(), code)
 }
 
 pub fn to_dto(config: &Config, l: &links::Model, c: LinkCounts) -> LinkDto {
@@ -451,6 +451,34 @@ pub fn to_dto(config: &Config, l: &links::Model, c: LinkCounts) -> LinkDto {
         responses: c.responses,
         conversions: c.conversions,
         value: c.value,
+    }
+}
+
+/// One link as its owner sees it, with its counts.
+pub async fn dto_with_counts(
+    db: &impl ConnectionTrait,
+    config: &Config,
+    link: &links::Model,
+) -> Result<LinkDto, DbErr> {
+    let counts = counts_with_conversions(db, config, &[link.id])
+        .await?
+        .remove(&link.id)
+        .unwrap_or_default();
+    Ok(to_dto(config, link, counts))
+}
+
+/// A link's card on "My links": its counts, QR code, whether it expired by `now`,
+/// and the names of the actions it has responses of.
+pub fn card(config: &Config, link: &links::Model, dto: LinkDto, now: i64) -> LinkCard {
+    LinkCard {
+        qr_svg: qr_svg(&dto.url),
+        expired: link.expires_at.is_some_and(|e| e <= now),
+        action_labels: dto
+            .responses
+            .keys()
+            .map(|a| (a.clone(), super::responses::action_label(config, a)))
+            .collect(),
+        link: dto,
     }
 }
 

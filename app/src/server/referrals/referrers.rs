@@ -2,10 +2,13 @@
 //! (django-referral's auto-create), bounded and race-safe.
 
 use super::cache::CachedLink;
+use super::cache::LinkCache;
 use super::codes;
 use crate::server::campaigns;
+use crate::server::config::ReferralConfig;
+use crate::server::db::Database;
+use crate::server::ratelimit::RateLimiter;
 use crate::server::sql::stmt;
-use crate::server::state::AppState;
 use crate::server::time::now_ms;
 use sea_orm::{ConnectionTrait, DbErr};
 use std::net::IpAddr;
@@ -13,19 +16,24 @@ use std::net::IpAddr;
 /// Creates the ownerless link for an unknown code, or finds the one a concurrent
 /// request just made. `None` when auto-create is off, the code breaks the custom-code
 /// rules, or this client has created too many codes this minute.
-pub async fn auto_create(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<Option<CachedLink>, DbErr> {
-    let config = &state.config;
-    if !config.referral_auto_create || codes::validate_custom(code).is_err() {
+pub async fn auto_create(
+    db: &Database,
+    config: &ReferralConfig,
+    links: &LinkCache,
+    per_client: &RateLimiter<IpAddr>,
+    code: &str,
+    client: Option<IpAddr>,
+) -> Result<Option<CachedLink>, DbErr> {
+    if !config.auto_create || codes::validate_custom(code).is_err() {
         return Ok(None);
     }
     if let Some(ip) = client
-        && state.limits.referrer_codes.hit(&ip).is_err()
+        && per_client.hit(&ip).is_err()
     {
         tracing::warn!(client = %ip, "referrer-code creation rate limit reached; ignoring ?ref=");
         return Ok(None);
     }
-    let db = &state.db;
-    let campaign = if config.referral_auto_associate {
+    let campaign = if config.auto_associate {
         campaigns::first_match(&db.read, code).await?
     } else {
         None
@@ -39,9 +47,9 @@ pub async fn auto_create(state: &AppState, code: &str, client: Option<IpAddr>) -
              created_at, updated_at) VALUES (?, ?, NULL, ?, ?, TRUE, ?, FALSE, TRUE, ?, ?) ON CONFLICT DO NOTHING",
             [
                 code.into(),
-                codes::key(code, config.referral_case_sensitive).into(),
+                codes::key(code, config.case_sensitive).into(),
                 code.into(),
-                config.referral_default_destination.clone().into(),
+                config.default_destination.clone().into(),
                 campaign.into(),
                 now.into(),
                 now.into(),
@@ -54,6 +62,6 @@ pub async fn auto_create(state: &AppState, code: &str, client: Option<IpAddr>) -
         tracing::info!(code, campaign = ?campaign, "referrer code created");
     }
     // Forget the cached "unknown" and read the row (ours, or the concurrent winner's).
-    state.links.forget(code);
-    state.links.get(&db.write, code).await
+    links.forget(code);
+    links.get(&db.write, code).await
 }

@@ -2,17 +2,15 @@
 //! of responses for a link's owner and for admins.
 
 use crate::dto::{Page, ResponseDto};
+use crate::paging::PageNumber;
 use crate::server::config::Config;
 use crate::server::context::RequestContext;
 use crate::server::entities::{links, responses};
 use crate::server::net::truncate;
-use crate::server::sql::stmt;
+use crate::server::sql::{Listing, Where, paged, stmt};
 use crate::server::time::{display, now_ms};
 use crate::server::tracking::identity::{self, Identity};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult};
 
 /// A response's public id (the `tb_click` value): the creation time in milliseconds
 /// (12 hex digits), then 80 random bits from the CSPRNG, as 32 lowercase hex digits.
@@ -161,6 +159,7 @@ pub async fn insert(db: &impl ConnectionTrait, r: NewResponse<'_>) -> Result<res
 /// display as they are.
 pub fn action_label(config: &Config, action: &str) -> String {
     config
+        .referrals
         .action_labels
         .get(action)
         .cloned()
@@ -174,32 +173,20 @@ pub async fn of_link(
     db: &impl ConnectionTrait,
     config: &Config,
     link_id: i64,
-    page: u64,
+    page: PageNumber,
 ) -> Result<Page<ResponseDto>, DbErr> {
-    let select = responses::Entity::find().filter(responses::Column::LinkId.eq(link_id));
-    let total = select.clone().count(db).await?;
-    let page = page.max(1);
-    let rows = select
-        .order_by_desc(responses::Column::CreatedAt)
-        .order_by_desc(responses::Column::Id)
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE)
-        .all(db)
-        .await?;
-    Ok(Page {
-        items: rows
-            .into_iter()
-            .map(|r| ResponseDto {
-                at: display(r.created_at, config.timezone),
-                action_label: action_label(config, &r.action),
-                action: r.action,
-                target_type: r.target_type,
-                target_id: r.target_id,
-            })
-            .collect(),
-        page,
-        per_page: PER_PAGE,
-        total,
+    let mut filter = Where::new();
+    filter.and("r.link_id = ?", [link_id.into()]);
+    let listing = Listing::new("r.*", "FROM responses r", filter, "r.created_at DESC, r.id DESC");
+    paged(db, &listing, page, PER_PAGE).await?.try_map(|row| {
+        let r = responses::Model::from_query_result(&row, "")?;
+        Ok(ResponseDto {
+            at: display(r.created_at, config.timezone),
+            action_label: action_label(config, &r.action),
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+        })
     })
 }
 

@@ -1,12 +1,17 @@
-//! The admin's view of touchpoints and identities.
+//! The admin's view of touchpoints (the list and its export) and identities.
 
 use crate::dto::{IdentityDetail, MergedIdentityRow, Page, TouchpointFilters, TouchpointRow};
 use crate::error::AppError;
+use crate::paging::PageNumber;
 use crate::server::db::Database;
 use crate::server::entities::{identities, links, touchpoints, users};
-use crate::server::sql::{Where, stmt};
+use crate::server::sql::{Listing, Where, paged};
+use crate::server::table::{self, Table};
 use crate::server::time::{display, parse_instant};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use std::collections::HashMap;
 
 pub const PER_PAGE: u64 = 50;
@@ -15,8 +20,18 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The filters of the touchpoint list (also used by its CSV export); columns of `t`.
-pub fn touch_where(f: &TouchpointFilters, tz: chrono_tz::Tz) -> Result<Where, AppError> {
+/// The admin's list of touchpoints, newest first: its page and its export.
+fn listing(f: &TouchpointFilters, tz: chrono_tz::Tz) -> Result<Listing, AppError> {
+    Ok(Listing::new(
+        "t.*",
+        "FROM touchpoints t",
+        touch_where(f, tz)?,
+        "t.created_at DESC, t.id DESC",
+    ))
+}
+
+/// The filters of the touchpoint list; columns of `t`.
+fn touch_where(f: &TouchpointFilters, tz: chrono_tz::Tz) -> Result<Where, AppError> {
     let mut w = Where::new();
     if let Some(v) = non_empty(&f.utm_source) {
         w.and("t.utm_source = ?", [v.into()]);
@@ -53,39 +68,50 @@ pub fn touch_where(f: &TouchpointFilters, tz: chrono_tz::Tz) -> Result<Where, Ap
 }
 
 /// Newest first, filtered by UTM values (exact), referrer host and date range.
-pub async fn list(db: &Database, f: &TouchpointFilters, tz: chrono_tz::Tz) -> Result<Page<TouchpointRow>, AppError> {
-    let w = touch_where(f, tz)?;
-    let b = db.read.get_database_backend();
-    let total: i64 = db
-        .read
-        .query_one(stmt(
-            b,
-            &format!("SELECT COUNT(*) AS n FROM touchpoints t{}", w.sql()),
-            w.values.clone(),
-        ))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
-    let page = f.page.unwrap_or(1).max(1);
-    let mut values = w.values.clone();
-    values.extend([(PER_PAGE as i64).into(), (((page - 1) * PER_PAGE) as i64).into()]);
-    let rows = touchpoints::Model::find_by_statement(stmt(
-        b,
-        &format!(
-            "SELECT t.* FROM touchpoints t{} ORDER BY t.created_at DESC, t.id DESC LIMIT ? OFFSET ?",
-            w.sql()
-        ),
-        values,
-    ))
-    .all(&db.read)
-    .await?;
+pub async fn list(
+    db: &Database,
+    f: &TouchpointFilters,
+    page: PageNumber,
+    tz: chrono_tz::Tz,
+) -> Result<Page<TouchpointRow>, AppError> {
+    let page = paged(&db.read, &listing(f, tz)?, page, PER_PAGE).await?;
+    let page = page.try_map(|r| touchpoints::Model::from_query_result(&r, ""))?;
+    let rows = to_rows(db, page.items, tz).await?;
     Ok(Page {
-        items: to_rows(db, rows, tz).await?,
-        page,
-        per_page: PER_PAGE,
-        total: total as u64,
+        items: rows,
+        page: page.page,
+        per_page: page.per_page,
+        total: page.total,
     })
+}
+
+/// The admin's touchpoints as a table, every one the filters select.
+pub fn export(db: DatabaseConnection, f: &TouchpointFilters, tz: chrono_tz::Tz) -> Result<Table, AppError> {
+    const TEXT: [&str; 10] = [
+        "source",
+        "medium",
+        "channel",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "path",
+        "http_referrer",
+    ];
+    let listing = listing(f, tz)?.columns(&format!("t.id, t.created_at, t.identity_id, t.{}", TEXT.join(", t.")));
+    let statement = listing.all(db.get_database_backend());
+    let mut header = vec!["id", "at", "identity_id"];
+    header.extend(TEXT);
+    Ok(Table::streamed(&header, db, statement, |r| {
+        let mut cells = vec![
+            table::int(r, "id"),
+            table::time(r, "created_at"),
+            table::int(r, "identity_id"),
+        ];
+        cells.extend(TEXT.iter().map(|c| table::text(r, c)));
+        cells
+    }))
 }
 
 /// Maps rows to DTOs with one query for all their link codes.

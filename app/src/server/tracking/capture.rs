@@ -1,48 +1,23 @@
-//! Deciding what a landing is and building its touchpoint.
+//! The parts of a touch: privacy signals, the external referrer, the touchpoint row,
+//! and the identity it is written to. The landing pipeline (`landing`) puts them
+//! together.
 
 use super::identity::{self, Identity};
 use super::params::TrackedParams;
 use super::source::{TouchFacts, derive};
-use crate::server::accounts::AuthUser;
 use crate::server::config::Config;
-use crate::server::state::AppState;
+use crate::server::db::Database;
 use crate::server::writer::{IdentityRef, TouchRow};
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 use sea_orm::{DbErr, TransactionTrait};
 use sha2::{Digest, Sha256};
 
 pub const MAX_REFERRER_CHARS: usize = 1024;
 
-/// Whether the capture layer looks at a request at all: GET requests for pages, not
-/// assets, the API, server functions, health, `/r/`, files, or excluded prefixes.
-pub fn looks_at(method: &Method, path: &str, config: &Config) -> bool {
-    if method != Method::GET {
-        return false;
-    }
-    const SKIPPED: [&str; 4] = ["/pkg", "/api", "/healthz", "/r"];
-    // No allocation: this runs for every request (the capture layer and the request log).
-    if SKIPPED
-        .iter()
-        .copied()
-        .chain(config.tracking_excluded_prefixes.iter().map(String::as_str))
-        .any(|p| has_prefix(path, p))
-    {
-        return false;
-    }
-    let last = path.rsplit('/').next().unwrap_or("");
-    !last.contains('.')
-}
-
-/// `/admin` matches `/admin`, `/admin/` and `/admin/users`, not `/administrator`.
-fn has_prefix(path: &str, prefix: &str) -> bool {
-    let prefix = prefix.trim_end_matches('/');
-    path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
-}
-
 /// `Sec-GPC: 1` always opts out; `DNT: 1` when `RESPECT_DNT` is on.
 pub fn opted_out(headers: &HeaderMap, config: &Config) -> bool {
     let is_one = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim) == Some("1");
-    is_one("sec-gpc") || (config.respect_dnt && is_one("dnt"))
+    is_one("sec-gpc") || (config.tracking.respect_dnt && is_one("dnt"))
 }
 
 /// The `http_referrer`'s host, lowercased, when it names another site than this one
@@ -54,7 +29,7 @@ pub fn external_referrer_host(referrer: Option<&str>, request_host: Option<&str>
     }
     let host = url.host_str()?.to_ascii_lowercase();
     let own_request = request_host.map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
-    let own_base = config.base_url.host_str().map(|h| h.to_ascii_lowercase());
+    let own_base = config.server.base_url.host_str().map(|h| h.to_ascii_lowercase());
     if Some(&host) == own_request.as_ref() || Some(&host) == own_base.as_ref() {
         return None;
     }
@@ -82,25 +57,29 @@ pub struct TouchInput<'a> {
 /// whole query string), the derived source/medium/channel, and the dedupe fingerprint
 /// (parameters, referrer host and link).
 pub fn touch_row(input: TouchInput) -> TouchRow {
+    let p = input.params;
     let derived = derive(&TouchFacts {
         params: input.params,
         referrer_host: input.referrer_host.as_deref(),
         is_click: input.link.is_some(),
     });
-    let mut query = input.params.query_string();
-    if let Some((_, code)) = input.link {
-        let mut ser = url::form_urlencoded::Serializer::new(String::new());
-        ser.append_pair("ref", code);
-        let r = ser.finish();
-        query = if query.is_empty() { r } else { format!("{r}&{query}") };
-    }
-    let path = if query.is_empty() {
-        input.path.to_string()
-    } else {
-        format!("{}?{query}", input.path)
+    let tracked = input.params.query_string();
+    let path = match input.link {
+        Some((_, code)) => {
+            let mut ser = url::form_urlencoded::Serializer::new(String::new());
+            ser.append_pair("ref", code);
+            let r = ser.finish();
+            if tracked.is_empty() {
+                format!("{}?{r}", input.path)
+            } else {
+                format!("{}?{r}&{tracked}", input.path)
+            }
+        }
+        None if tracked.is_empty() => input.path.to_string(),
+        None => format!("{}?{tracked}", input.path),
     };
     let mut hasher = Sha256::new();
-    hasher.update(input.params.query_string().as_bytes());
+    hasher.update(tracked.as_bytes());
     hasher.update(b"|");
     hasher.update(input.referrer_host.as_deref().unwrap_or("").as_bytes());
     hasher.update(b"|");
@@ -113,7 +92,16 @@ pub fn touch_row(input: TouchInput) -> TouchRow {
         path: path.chars().take(2048).collect(),
         http_referrer: cut_referrer(input.http_referrer),
         referrer_host: input.referrer_host,
-        params: input.params.clone(),
+        utm: [
+            p.utm_source.clone(),
+            p.utm_medium.clone(),
+            p.utm_campaign.clone(),
+            p.utm_term.clone(),
+            p.utm_content.clone(),
+            p.utm_id.clone(),
+        ],
+        click_ids: p.click_ids_json(),
+        extra_params: p.extra_json(),
         source: derived.source,
         medium: derived.medium,
         channel: derived.channel.to_string(),
@@ -135,25 +123,20 @@ pub struct Tracked {
 /// - a logged-in user: their canonical identity; an anonymous cookie identity is
 ///   merged into it, another user's is replaced;
 /// - otherwise a new identity.
-pub async fn identity_for_request(
-    state: &AppState,
-    cookie: Option<&str>,
-    user: Option<&AuthUser>,
-) -> Result<Tracked, DbErr> {
-    let db = &state.db;
+pub async fn identity_for_request(db: &Database, cookie: Option<&str>, user: Option<i64>) -> Result<Tracked, DbErr> {
     let known = match cookie {
         Some(v) => identity::lookup(&db.read, v).await?,
         None => None,
     };
     let resolved: Option<Identity> = match (known, user) {
         (Some(k), None) => Some(k),
-        (Some(k), Some(u)) if k.user_id == Some(u.id) => Some(k),
+        (Some(k), Some(u)) if k.user_id == Some(u) => Some(k),
         (k, Some(u)) => {
             // Logged in without a usable cookie (or with an anonymous one): the user's
             // canonical identity, merging the anonymous one in.
             let txn = db.write.begin().await?;
             let anonymous = k.filter(|k| k.user_id.is_none()).map(|k| k.public_id);
-            let c = identity::attach_to_user(&txn, u.id, anonymous.as_deref()).await?;
+            let c = identity::attach_to_user(&txn, u, anonymous.as_deref()).await?;
             txn.commit().await?;
             Some(c)
         }
@@ -185,30 +168,6 @@ mod tests {
 
     fn config() -> Config {
         Config::for_database("sqlite://x.db")
-    }
-
-    #[test]
-    fn only_page_gets_are_looked_at() {
-        let c = config();
-        assert!(looks_at(&Method::GET, "/", &c));
-        assert!(looks_at(&Method::GET, "/pricing", &c));
-        assert!(looks_at(&Method::GET, "/administrator", &c));
-        for path in [
-            "/pkg/tributary.js",
-            "/api/login",
-            "/api/v1/conversions",
-            "/healthz",
-            "/r/abc",
-            "/favicon.ico",
-            "/robots.txt",
-            "/admin",
-            "/admin/",
-            "/admin/users",
-        ] {
-            assert!(!looks_at(&Method::GET, path, &c), "{path}");
-        }
-        assert!(!looks_at(&Method::HEAD, "/", &c));
-        assert!(!looks_at(&Method::POST, "/", &c));
     }
 
     #[test]
@@ -271,7 +230,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("dnt", "1".parse().unwrap());
         assert!(!opted_out(&h, &c));
-        c.respect_dnt = true;
+        c.tracking.respect_dnt = true;
         assert!(opted_out(&h, &c));
     }
 }

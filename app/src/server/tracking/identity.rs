@@ -19,9 +19,8 @@ pub struct Identity {
 /// 128 random bits from the OS's CSPRNG (32 hex digits). The random part is what the
 /// contract asks for; the time in front puts each new identity at the end of the
 /// unique index of `public_id` instead of into a random page of it. One random page
-/// per new visitor was the largest cost of a landing's write on SQLite (measured on
-/// 2 cores, 2026-12-01: UTM landings 63-64 % of plain landings with random ids,
-/// 68-71 % in creation order; PostgreSQL unchanged).
+/// per new visitor was the largest cost of a landing's write on SQLite (the README's
+/// "Performance" has the figures).
 pub fn new_public_id() -> String {
     time_ordered_id::<16>(now_ms())
 }
@@ -62,23 +61,29 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// `Set-Cookie` for the identity cookie: HttpOnly, SameSite=Lax, Path=/, Max-Age.
 pub fn set_cookie(config: &Config, public_id: &str) -> http::HeaderValue {
-    let max_age = config.tracking_cookie_max_age_days * 24 * 3600;
-    let secure = if config.cookies_secure() { "; Secure" } else { "" };
+    let max_age = config.tracking.cookie_max_age_days * 24 * 3600;
+    let secure = if config.server.cookies_secure() { "; Secure" } else { "" };
     let v = format!(
         "{}={public_id}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
-        config.tracking_cookie_name
+        config.tracking.cookie_name
     );
     http::HeaderValue::from_str(&v).unwrap_or_else(|_| http::HeaderValue::from_static(""))
 }
 
 /// `Set-Cookie` that removes the identity cookie (logout).
 pub fn clear_cookie(config: &Config) -> http::HeaderValue {
-    let secure = if config.cookies_secure() { "; Secure" } else { "" };
+    let secure = if config.server.cookies_secure() { "; Secure" } else { "" };
     let v = format!(
         "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}",
-        config.tracking_cookie_name
+        config.tracking.cookie_name
     );
     http::HeaderValue::from_str(&v).unwrap_or_else(|_| http::HeaderValue::from_static(""))
+}
+
+/// The identity a one-row query with one value finds.
+async fn find(db: &impl ConnectionTrait, sql: &str, value: sea_orm::Value) -> Result<Option<Identity>, DbErr> {
+    let row = db.query_one(stmt(db.get_database_backend(), sql, [value])).await?;
+    row.as_ref().map(row_to_identity).transpose()
 }
 
 fn row_to_identity(row: &sea_orm::QueryResult) -> Result<Identity, DbErr> {
@@ -89,58 +94,41 @@ fn row_to_identity(row: &sea_orm::QueryResult) -> Result<Identity, DbErr> {
     })
 }
 
+/// The canonical identity of the identity `i` the condition that follows names.
+macro_rules! canonical_where {
+    () => {
+        "SELECT COALESCE(c.id, i.id) AS id, COALESCE(c.public_id, i.public_id) AS public_id, \
+         COALESCE(c.user_id, i.user_id) AS user_id \
+         FROM identities i LEFT JOIN identities c ON c.id = i.merged_into_id WHERE "
+    };
+}
+
 /// The canonical identity a cookie value names, following a merge.
 pub async fn lookup(db: &impl ConnectionTrait, public_id: &str) -> Result<Option<Identity>, DbErr> {
-    let b = db.get_database_backend();
-    let row = db
-        .query_one(stmt(
-            b,
-            "SELECT COALESCE(c.id, i.id) AS id, COALESCE(c.public_id, i.public_id) AS public_id, \
-             COALESCE(c.user_id, i.user_id) AS user_id \
-             FROM identities i LEFT JOIN identities c ON c.id = i.merged_into_id WHERE i.public_id = ?",
-            [public_id.into()],
-        ))
-        .await?;
-    row.as_ref().map(row_to_identity).transpose()
+    find(db, concat!(canonical_where!(), "i.public_id = ?"), public_id.into()).await
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Identity>, DbErr> {
-    let b = db.get_database_backend();
-    let row = db
-        .query_one(stmt(
-            b,
-            "SELECT id, public_id, user_id FROM identities WHERE id = ?",
-            [id.into()],
-        ))
-        .await?;
-    row.as_ref().map(row_to_identity).transpose()
+    find(
+        db,
+        "SELECT id, public_id, user_id FROM identities WHERE id = ?",
+        id.into(),
+    )
+    .await
 }
 
 /// The canonical identity of identity `id` (following a merge).
 pub async fn canonical_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Identity>, DbErr> {
-    let b = db.get_database_backend();
-    let row = db
-        .query_one(stmt(
-            b,
-            "SELECT COALESCE(c.id, i.id) AS id, COALESCE(c.public_id, i.public_id) AS public_id, \
-             COALESCE(c.user_id, i.user_id) AS user_id \
-             FROM identities i LEFT JOIN identities c ON c.id = i.merged_into_id WHERE i.id = ?",
-            [id.into()],
-        ))
-        .await?;
-    row.as_ref().map(row_to_identity).transpose()
+    find(db, concat!(canonical_where!(), "i.id = ?"), id.into()).await
 }
 
 pub async fn canonical_of_user(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<Identity>, DbErr> {
-    let b = db.get_database_backend();
-    let row = db
-        .query_one(stmt(
-            b,
-            "SELECT id, public_id, user_id FROM identities WHERE user_id = ?",
-            [user_id.into()],
-        ))
-        .await?;
-    row.as_ref().map(row_to_identity).transpose()
+    find(
+        db,
+        "SELECT id, public_id, user_id FROM identities WHERE user_id = ?",
+        user_id.into(),
+    )
+    .await
 }
 
 /// Creates an anonymous identity.
@@ -277,8 +265,7 @@ async fn heal(db: &impl ConnectionTrait, into: i64) -> Result<(), DbErr> {
             .rows_affected();
     }
     if moved > 0 {
-        crate::server::attribution::rollup::refresh(db, crate::server::attribution::rollup::Scope::Identity(into))
-            .await?;
+        super::rollup::refresh(db, super::rollup::Scope::Identity(into)).await?;
     }
     Ok(())
 }

@@ -133,28 +133,28 @@ pub fn parse_query(query: &str, config: &Config) -> LandingQuery {
         let name = form_decode(raw_name);
         let name = String::from_utf8_lossy(&name);
         let name = name.as_ref();
-        if name == config.referral_param {
+        if name == config.referrals.param {
             let v = String::from_utf8_lossy(&form_decode(raw_value)).trim().to_string();
             out.referral_code = (!v.is_empty()).then_some(v);
             continue;
         }
-        if name == config.referral_redirect_param {
+        if name == config.referrals.redirect_param {
             out.redirect_to = Some(String::from_utf8_lossy(&form_decode(raw_value)).into_owned());
             continue;
         }
         let is_utm = UTM_PARAMS.contains(&name);
         let is_click = CLICK_IDS.iter().any(|(n, _)| *n == name);
-        let is_extra = config.tracking_extra_params.iter().any(|p| p == name);
+        let is_extra = config.tracking.extra_params.iter().any(|p| p == name);
         if !(is_utm || is_click || is_extra) {
             continue;
         }
-        let value = match clean_value(raw_value, config.tracking_max_param_length) {
+        let value = match clean_value(raw_value, config.tracking.max_param_length) {
             Cleaned::Value(v) => Some(v),
             Cleaned::Empty => None,
             Cleaned::TooLong => {
                 tracing::warn!(
                     parameter = name,
-                    max = config.tracking_max_param_length,
+                    max = config.tracking.max_param_length,
                     "dropped a tracking parameter longer than TRACKING_MAX_PARAM_LENGTH"
                 );
                 None
@@ -365,7 +365,7 @@ mod tests {
     #[test]
     fn extra_params_ref_and_redirect_are_read() {
         let mut config = Config::for_database("sqlite://x.db");
-        config.tracking_extra_params = vec!["partner_id".into()];
+        config.tracking.extra_params = vec!["partner_id".into()];
         let q = parse_query("partner_id=p1&ref=%20Partner-Blog%20&redirect_to=%2Fpricing", &config);
         assert_eq!(q.tracked.extra.get("partner_id").map(String::as_str), Some("p1"));
         assert_eq!(q.referral_code.as_deref(), Some("Partner-Blog"));

@@ -22,15 +22,13 @@
 //! Each of the server's threads has a writer of its own (`Writer::sibling`), so that
 //! a landing is written and woken on the thread it runs on. A writer that wakes for a
 //! job first lets the thread's other ready requests run (one `yield_now`), so that
-//! their jobs join the batch: batches of about 13 instead of 8 on PostgreSQL, which
-//! spends about half its time per batch on what does not depend on its size (the
-//! commit, planning, the round trip).
+//! their jobs join the batch, which on PostgreSQL spends about half its time on what
+//! does not depend on its size (the commit, planning, the round trip).
 
 mod sqlite;
 
 use crate::server::db::{Backend, Database, Pools};
 use crate::server::metrics::Metrics;
-use crate::server::tracking::params::TrackedParams;
 use sea_orm::DbErr;
 use sqlx::pool::PoolConnection;
 use std::collections::HashSet;
@@ -44,11 +42,8 @@ const MAX_BATCH: usize = 128;
 pub const MAX_WAIT: Duration = Duration::from_secs(2);
 /// PostgreSQL connections of the writers (pools of their own), shared out among the
 /// server's threads, one at least each. Two overlap one batch's commit (its WAL flush)
-/// with the next batch; more only make the batches smaller (measured on 2 cores with
-/// one writer: 4 connections gave 6 writes per batch, about 25 % fewer clicks and 5-15 %
-/// fewer UTM landings per second than 2, which gave 8; 1 gave 13 per batch but no more
-/// throughput; with a writer per thread, 2 each gave no more than 1 each, and with the
-/// writers' yield fewer UTM landings: 48 % of plain landings against 55-58 %).
+/// with the next batch; more only make the batches smaller, and two per thread were
+/// slower than one (the README's "Performance" has the figures).
 pub const WRITER_CONNECTIONS: u32 = 2;
 
 #[derive(Debug, Clone)]
@@ -69,7 +64,11 @@ pub struct TouchRow {
     pub path: String,
     pub http_referrer: Option<String>,
     pub referrer_host: Option<String>,
-    pub params: TrackedParams,
+    /// `utm_source`, `utm_medium`, `utm_campaign`, `utm_term`, `utm_content`, `utm_id`.
+    pub utm: [Option<String>; 6],
+    /// The click ids and the extra parameters, each a JSON object (or none).
+    pub click_ids: Option<String>,
+    pub extra_params: Option<String>,
     pub source: String,
     pub medium: String,
     pub channel: String,
@@ -153,9 +152,9 @@ impl Stats {
         self.jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
         self.last_success
             .fetch_max(crate::server::time::now_ms(), Ordering::Relaxed);
-        let clicks = jobs.iter().filter(|j| j.response.is_some()).count() as u64;
+        let (clicks, landings) = clicks_and_landings(jobs);
         self.metrics.clicks_recorded.increment(clicks);
-        self.metrics.landings_recorded.increment(jobs.len() as u64 - clicks);
+        self.metrics.landings_recorded.increment(landings);
         self.metrics.writer_batch_jobs.record(jobs.len() as f64);
         self.metrics.writer_commit_seconds.record(took.as_secs_f64());
     }
@@ -164,10 +163,16 @@ impl Stats {
         self.lost.fetch_add(jobs.len() as u64, Ordering::Relaxed);
         self.last_failure
             .fetch_max(crate::server::time::now_ms(), Ordering::Relaxed);
-        let clicks = jobs.iter().filter(|j| j.response.is_some()).count() as u64;
+        let (clicks, landings) = clicks_and_landings(jobs);
         self.metrics.clicks_lost.increment(clicks);
-        self.metrics.landings_lost.increment(jobs.len() as u64 - clicks);
+        self.metrics.landings_lost.increment(landings);
     }
+}
+
+/// How many of `jobs` are clicks (they carry a response) and how many landings.
+fn clicks_and_landings(jobs: &[&WriteJob]) -> (u64, u64) {
+    let clicks = jobs.iter().filter(|j| j.response.is_some()).count() as u64;
+    (clicks, jobs.len() as u64 - clicks)
 }
 
 impl Writer {
@@ -447,21 +452,21 @@ pub const TOUCH_COLUMNS: [&str; 18] = [
 ];
 
 fn touch_args(t: &TouchRow) -> [Arg; 17] {
-    let p = &t.params;
+    let [utm_source, utm_medium, utm_campaign, utm_term, utm_content, utm_id] = &t.utm;
     [
         t.created_at.into(),
         t.link_id.into(),
         (&t.path).into(),
         (&t.http_referrer).into(),
         (&t.referrer_host).into(),
-        (&p.utm_source).into(),
-        (&p.utm_medium).into(),
-        (&p.utm_campaign).into(),
-        (&p.utm_term).into(),
-        (&p.utm_content).into(),
-        (&p.utm_id).into(),
-        p.click_ids_json().into(),
-        p.extra_json().into(),
+        utm_source.into(),
+        utm_medium.into(),
+        utm_campaign.into(),
+        utm_term.into(),
+        utm_content.into(),
+        utm_id.into(),
+        (&t.click_ids).into(),
+        (&t.extra_params).into(),
         (&t.source).into(),
         (&t.medium).into(),
         (&t.channel).into(),

@@ -6,9 +6,8 @@
 //! its answer came back through one writer's runtime: two thread hops and their
 //! wake-ups per batch, and every reply woke a landing from another thread. A batch of
 //! about a dozen landings takes a few hundred microseconds here, less than the hops
-//! cost the two cores (with the writers' yield, `super`: UTM landings 52-58 % -> 65 %
-//! of plain landings, interleaved runs on 2 cores, 2026-12-01). The price: while it
-//! writes, the thread serves nothing else, as while it renders a page.
+//! cost the two cores (the README's "Performance" has the figures). The price: while
+//! it writes, the thread serves nothing else, as while it renders a page.
 //!
 //! Every write of the process still takes turns: the hot connection writes only while
 //! its writer holds the write pool's one connection (`HotSqlite::token`). A writer

@@ -1,19 +1,53 @@
 //! Sign-up and log-in as the visitor experiences them: the account, and the
-//! visitor's anonymous history joining it, in one transaction.
+//! visitor's anonymous history joining it, in one transaction. Sign-up makes rows of
+//! several domains at once (the user, a personal link, the identity, a `SIGNED_UP`
+//! response, a conversion), so it sits above them: nothing below imports it.
 
+use super::password;
+use super::service::{AccountError, NewAccount, find_by_email, insert_user};
+use super::validate::Email;
 use crate::dto::Role;
-use crate::server::accounts::service::{AccountError, NewAccount, insert_user};
+use crate::error::AppError;
 use crate::server::config::Config;
 use crate::server::context::RequestContext;
+use crate::server::conversions::ConversionError;
 use crate::server::db::Database;
 use crate::server::entities::links as link_entity;
 use crate::server::entities::users;
-use crate::server::referrals::links;
+use crate::server::referrals::links::{self, LinkError};
 use crate::server::referrals::responses::{self, RESPONDED, SIGNED_UP};
 use crate::server::sql::stmt;
 use crate::server::time::{DAY, now_ms};
 use crate::server::tracking::identity::{self, Identity};
-use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set, TransactionTrait};
+
+/// What can stop a sign-up: the account's own errors, and those of the rows it
+/// makes in other domains, each kept with its type.
+#[derive(Debug, thiserror::Error)]
+pub enum SignupError {
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error("personal link: {0}")]
+    Link(#[from] LinkError),
+    #[error("sign-up conversion: {0}")]
+    Conversion(#[from] ConversionError),
+}
+
+impl From<DbErr> for SignupError {
+    fn from(e: DbErr) -> Self {
+        SignupError::Account(AccountError::Db(e))
+    }
+}
+
+impl From<SignupError> for AppError {
+    fn from(e: SignupError) -> Self {
+        match e {
+            SignupError::Account(e) => e.into(),
+            SignupError::Link(e) => e.into(),
+            SignupError::Conversion(e) => e.into(),
+        }
+    }
+}
 
 /// What the request knows about the visitor.
 #[derive(Debug, Clone, Default)]
@@ -63,15 +97,10 @@ pub async fn create_account(
     password_hash: String,
     role: Role,
     visitor: Option<&Visitor>,
-) -> Result<SignedUp, AccountError> {
+) -> Result<SignedUp, SignupError> {
     let txn = db.write.begin().await?;
     let user = insert_user(&txn, account, password_hash, role).await?;
-    let personal_link = links::create_personal(&txn, config, user.id)
-        .await
-        .map_err(|e| match e {
-            links::LinkError::Db(e) => AccountError::Db(e),
-            other => AccountError::Db(DbErr::Custom(format!("personal link: {other}"))),
-        })?;
+    let personal_link = links::create_personal(&txn, config, user.id).await?;
     let identity = match visitor.filter(|v| v.wants_identity()) {
         Some(v) => Some(identity::attach_to_user(&txn, user.id, v.identity_cookie.as_deref()).await?),
         None => None,
@@ -81,13 +110,8 @@ pub async fn create_account(
         None => None,
     };
     // A sign-up through the web (not an account made with the CLI) is a conversion.
-    if config.record_signup_conversion && visitor.is_some() {
-        crate::server::conversions::record::record_signup(&txn, config, user.id)
-            .await
-            .map_err(|e| match e {
-                crate::server::conversions::ConversionError::Db(e) => AccountError::Db(e),
-                other => AccountError::Db(DbErr::Custom(format!("signup conversion: {other}"))),
-            })?;
+    if config.conversions.record_signup_conversion && visitor.is_some() {
+        crate::server::conversions::record::record_signup(&txn, config, user.id).await?;
     }
     txn.commit().await?;
     tracing::info!(user_id = user.id, referred_by = ?referred_by, "account created");
@@ -109,7 +133,7 @@ async fn credit_referrer(
     visitor: Option<&Visitor>,
 ) -> Result<Option<i64>, DbErr> {
     let b = db.get_database_backend();
-    let since = now_ms() - config.attribution_window_days * DAY;
+    let since = now_ms() - config.attribution.window_days * DAY;
     let row = db
         .query_one(stmt(
             b,
@@ -157,4 +181,32 @@ pub async fn join_identity_at_login(
     let identity = identity::attach_to_user(&txn, user_id, visitor.identity_cookie.as_deref()).await?;
     txn.commit().await?;
     Ok(Some(identity))
+}
+
+/// Creates an admin (or promotes an existing account), for `tributary create-admin`.
+pub async fn create_admin(
+    db: &Database,
+    config: &Config,
+    email: &str,
+    password: &str,
+) -> Result<(users::Model, bool), SignupError> {
+    let email_parsed = Email::parse(email).map_err(|m| AccountError::Invalid(vec![("email", m)]))?;
+    if let Some(existing) = find_by_email(&db.read, &email_parsed).await? {
+        let user = users::ActiveModel {
+            id: Set(existing.id),
+            role: Set(Role::Admin.as_str().to_string()),
+            active: Set(true),
+            ..Default::default()
+        }
+        .update(&db.write)
+        .await?;
+        return Ok((user, false));
+    }
+    let local = email_parsed.as_str().split('@').next().unwrap_or("admin").to_string();
+    let account = NewAccount::parse(email, password, &local)?;
+    let hash = password::hash(account.password.expose().to_string())
+        .await
+        .map_err(AccountError::from)?;
+    let created = create_account(db, config, &account, hash, Role::Admin, None).await?;
+    Ok((created.user, true))
 }
